@@ -1,0 +1,95 @@
+"""Conditional GETs: ETag / If-None-Match and Last-Modified / If-Modified-Since.
+
+A read's body depends only on the store `version` and the request's path and
+query, so it is rendered once per (version, path, query) and kept in a small
+LRU; a poller that sends its ETag back gets `304` without any rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from fastapi import Request, Response
+
+MEDIA_JSON = "application/json"
+
+
+class RenderCache:
+    """LRU of rendered bodies keyed by (version, path?query)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._items: OrderedDict[tuple[int, str], tuple[bytes, str]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get_or_render(
+        self, version: int, key: str, render: Callable[[], bytes]
+    ) -> tuple[bytes, str]:
+        k = (version, key)
+        with self._lock:
+            hit = self._items.get(k)
+            if hit is not None:
+                self._items.move_to_end(k)
+                return hit
+        body = render()
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        with self._lock:
+            self._items[k] = (body, etag)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return body, etag
+
+
+def request_key(request: Request) -> str:
+    return f"{request.url.path}?{request.url.query}"
+
+
+def not_modified(request: Request, etag: str, changed_at: datetime) -> bool:
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return etag in tags or "*" in tags
+    ims = request.headers.get("if-modified-since")
+    if ims is None:
+        return False
+    try:
+        since = parsedate_to_datetime(ims)
+    except (TypeError, ValueError):
+        return False
+    return since.tzinfo is not None and changed_at.replace(microsecond=0) <= since
+
+
+def conditional(
+    request: Request,
+    cache: RenderCache,
+    version: int,
+    changed_at: datetime,
+    render: Callable[[], bytes],
+    media_type: str = MEDIA_JSON,
+) -> Response:
+    """A 200 with validators, or a 304 when the client's copy is current."""
+    key = request_key(request)
+    headers = {
+        "Last-Modified": format_datetime(changed_at, usegmt=True),
+        "Cache-Control": "no-cache",
+    }
+    body, etag = cache.get_or_render(version, key, render)
+    headers["ETag"] = etag
+    if not_modified(request, etag, changed_at):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def conditional_body(request: Request, body: bytes, media_type: str = MEDIA_JSON) -> Response:
+    """ETag validation for a body that is not cached per version (e.g. history)."""
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    inm = request.headers.get("if-none-match")
+    if inm is not None and etag in {t.strip().removeprefix("W/") for t in inm.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

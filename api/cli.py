@@ -1,0 +1,155 @@
+"""The `facstat` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from facility.config import load_facility
+from facility.errors import ConfigError
+from facility.settings import Settings, demo_facility_file, load_settings
+
+app = typer.Typer(
+    help="facstat: facility status for HPC centres serving experiments.", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+Host = Annotated[str, typer.Option(help="address to listen on")]
+Port = Annotated[int, typer.Option(help="port to listen on")]
+FacilityOpt = Annotated[Path | None, typer.Option("--facility", help="facility YAML file")]
+STATE_STYLE = {
+    "up": "green",
+    "degraded": "yellow",
+    "down": "bold red",
+    "unknown": "magenta",
+    "maintenance": "cyan",
+}
+STATE_ICON = {"up": "✔", "degraded": "▲", "down": "✖", "unknown": "?", "maintenance": "⚒"}
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _run(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    try:
+        application = create_app(settings)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"facstat on [bold]http://{host}:{port}/[/bold]  (API docs: /docs, store: {settings.database_url})"
+    )
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000, facility: FacilityOpt = None) -> None:
+    """Run the API, the status engine and the facility's collectors."""
+    _run(_settings(facility_file=facility), host, port)
+
+
+@app.command()
+def demo(host: Host = "127.0.0.1", port: Port = 8000, facility: FacilityOpt = None) -> None:
+    """Run facstat on the demo facility with simulated sources whose state moves."""
+    _run(_settings(facility_file=facility or demo_facility_file(), demo=True), host, port)
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path, typer.Argument(help="facility YAML file")]) -> None:
+    """Validate a facility file; exit 1 and name every problem if it is invalid."""
+    try:
+        config = load_facility(file)
+    except ConfigError as exc:
+        err.print(f"[red]invalid:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]ok[/green]: {file}: {len(config.systems)} systems, {len(config.resources)} resources, "
+        f"{sum(len(e.beamlines) for e in config.experiment_facilities)} beamlines"
+    )
+
+
+@app.command()
+def status(
+    url: Annotated[
+        str, typer.Option(help="facstat base URL", envvar="FACSTAT_URL")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Print the current status of every resource as a table."""
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            overall = client.get("/api/v1/status").raise_for_status().json()
+            items = _all_resources(client)
+    except httpx.HTTPError as exc:
+        err.print(f"[red]error:[/red] cannot read status from {url}: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(_table(overall, items))
+
+
+def _all_resources(client: httpx.Client) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    cursor = None
+    while True:
+        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/resources", params=params).raise_for_status().json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def _table(overall: dict[str, object], items: list[dict[str, object]]) -> Table:
+    state = str(overall["state"])
+    table = Table(title=f"facility: {STATE_ICON[state]} {state}", title_style=STATE_STYLE[state])
+    for col in ("system", "resource", "state", "capacity", "why", "observed"):
+        table.add_column(col)
+    for r in sorted(items, key=lambda r: (str(r["system"]), str(r["id"]))):
+        st = str(r["state"])
+        cap = r["capacity"]
+        reasons = r["reasons"] if isinstance(r["reasons"], list) else []
+        why = "; ".join(x["message"] for x in reasons)
+        table.add_row(
+            str(r["system"]),
+            str(r["id"]),
+            f"[{STATE_STYLE[st]}]{STATE_ICON[st]} {st}[/]",
+            f"{cap:.0%}" if isinstance(cap, float) else "–",
+            why,
+            str(r["observed_at"] or "never"),
+        )
+    return table
+
+
+@app.command("db-upgrade")
+def db_upgrade() -> None:
+    """Apply the store's migrations to FACSTAT_DATABASE_URL."""
+    from facility.migrate import upgrade
+    from facility.store import create_db_engine
+
+    settings = _settings()
+    settings.ensure_sqlite_dir()
+    upgrade(create_db_engine(settings.database_url))
+    console.print(f"[green]ok[/green]: {settings.database_url} is at the latest schema")
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,116 @@
+"""Errors as RFC 9457 problem bodies: the one place that maps failures to HTTP.
+
+Every error response has `type`, `title`, `status`, `detail`, `instance` and,
+for input errors, `errors`: a list of `{field, message}` naming each bad field
+(`observations[3].capacity`, `query.limit`). Nothing here leaks a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from facility.config import yaml_path
+from facility.errors import ObservationRejected, StoreUnavailable, UnknownResourceError
+
+log = logging.getLogger("facstat.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemException(Exception):
+    """Raised by routes for a 4xx that carries field errors."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
+
+
+def problem(
+    request: Request,
+    status: int,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": str(request.url.path),
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    """`('body', 'observations', 3, 'capacity')` -> `observations[3].capacity`."""
+    if loc and loc[0] == "body":
+        return yaml_path(loc[1:]) or "body"
+    if loc and loc[0] in ("query", "path", "header"):
+        return f"{loc[0]}.{yaml_path(loc[1:])}"
+    return yaml_path(loc)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": field_name(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    in_body = any(e["loc"] and e["loc"][0] == "body" for e in exc.errors())
+    status = 422 if in_body else 400
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem(request, status, f"invalid request: {summary}", errors)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemException)
+    return problem(request, exc.status, exc.detail, exc.errors, exc.headers)
+
+
+async def _rejected(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ObservationRejected)
+    errors = [{"field": i.path, "message": i.message} for i in exc.issues]
+    return problem(request, 422, f"batch rejected, nothing stored: {exc}", errors)
+
+
+async def _unknown_resource(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnknownResourceError)
+    return problem(request, 404, str(exc))
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StoreUnavailable)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return problem(request, 503, "the status store is unavailable; retry later", headers=headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(request, 500, "internal error; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(ProblemException, _problem)
+    app.add_exception_handler(ObservationRejected, _rejected)
+    app.add_exception_handler(UnknownResourceError, _unknown_resource)
+    app.add_exception_handler(StoreUnavailable, _unavailable)
+    app.add_exception_handler(Exception, _unexpected)

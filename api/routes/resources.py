@@ -1,0 +1,176 @@
+"""`/api/v1/resources`: effective status per resource, history, time travel."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from api.caching import conditional, conditional_body
+from api.deps import RuntimeDep, SnapshotDep
+from api.problems import ProblemException
+from api.schemas import HistoryOut, ResourceOut, ResourcePage
+from api.views import dumps, interval_out, ts
+from facility.errors import UnknownResourceError
+from facility.model import State
+
+router = APIRouter(prefix="/api/v1", tags=["resources"])
+ResourceId = Annotated[str, Path(max_length=64, description="resource id", examples=["scratch"])]
+At = Annotated[
+    datetime | None,
+    Query(description="read the state at this past instant (time travel) instead of now"),
+]
+MAX_HISTORY = timedelta(days=400)
+
+
+@router.get(
+    "/resources", response_model=ResourcePage, summary="Resources with their effective status"
+)
+def list_resources(
+    request: Request,
+    rt: RuntimeDep,
+    snap: SnapshotDep,
+    type: Annotated[str | None, Query(max_length=64, description="resource type")] = None,
+    system: Annotated[str | None, Query(max_length=64)] = None,
+    state: State | None = None,
+    group: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="from the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    at: At = None,
+) -> Response:
+    after = _decode_cursor(cursor)
+    at = _check_at(at, rt.clock())
+
+    def render() -> bytes:
+        items = _items(rt, snap, at)
+        rows = [
+            r
+            for r in items
+            if r["id"] > after
+            and (type is None or r["type"] == type)
+            and (system is None or r["system"] == system)
+            and (state is None or r["state"] == state.value)
+            and (group is None or r["group"] == group)
+        ]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return dumps(
+            {"items": page, "next_cursor": _encode_cursor(page[-1]["id"]) if more else None}
+        )
+
+    return conditional(request, rt.cache, snap.version, snap.changed_at, render)
+
+
+@router.get("/resources/{resource_id}", response_model=ResourceOut, summary="One resource")
+def get_resource(
+    request: Request, rt: RuntimeDep, snap: SnapshotDep, resource_id: ResourceId, at: At = None
+) -> Response:
+    _known(rt, resource_id)
+    at = _check_at(at, rt.clock())
+
+    def render() -> bytes:
+        assert rt.renderer is not None
+        if at is None:
+            return dumps(rt.renderer.current(resource_id, snap.statuses.get(resource_id)))
+        interval = rt.store.intervals_at(at).get(resource_id)
+        return dumps(rt.renderer.historic(resource_id, interval, at))
+
+    return conditional(request, rt.cache, snap.version, snap.changed_at, render)
+
+
+@router.get(
+    "/resources/{resource_id}/history",
+    response_model=HistoryOut,
+    summary="Status intervals of one resource",
+)
+def get_history(
+    request: Request,
+    rt: RuntimeDep,
+    resource_id: ResourceId,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="default: 24 h before `to`")
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
+) -> Response:
+    """Intervals of constant state overlapping [from, to); the open one has `end: null`."""
+    _known(rt, resource_id)
+    now = rt.clock()
+    end = _aware(end, "to") or now
+    start = _aware(start, "from") or end - timedelta(days=1)
+    if start >= end:
+        raise ProblemException(
+            400,
+            "`from` must be before `to`",
+            [{"field": "query.from", "message": "must be before to"}],
+        )
+    if end - start > MAX_HISTORY:
+        raise ProblemException(
+            400,
+            "history range is limited to 400 days",
+            [{"field": "query.from", "message": "range over 400 days"}],
+        )
+    intervals = rt.store.history(resource_id, start, end)
+    body = {
+        "resource_id": resource_id,
+        "from": ts(start),
+        "to": ts(end),
+        "intervals": [interval_out(i) for i in intervals],
+    }
+    return conditional_body(request, dumps(body))
+
+
+def _items(rt: Any, snap: Any, at: datetime | None) -> list[dict[str, Any]]:
+    renderer = rt.renderer
+    ids = sorted(renderer.static)
+    if at is None:
+        return [renderer.current(rid, snap.statuses.get(rid)) for rid in ids]
+    intervals = rt.store.intervals_at(at)
+    return [renderer.historic(rid, intervals.get(rid), at) for rid in ids]
+
+
+def _known(rt: Any, resource_id: str) -> None:
+    if resource_id not in rt.renderer.static:
+        raise UnknownResourceError(resource_id)
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ProblemException(
+            400,
+            f"`{name}` needs a time zone",
+            [{"field": f"query.{name}", "message": "needs a time zone, e.g. Z"}],
+        )
+    return value
+
+
+def _check_at(at: datetime | None, now: datetime) -> datetime | None:
+    at = _aware(at, "at")
+    if at is not None and at > now:
+        raise ProblemException(
+            400,
+            "`at` is in the future",
+            [{"field": "query.at", "message": "must not be in the future"}],
+        )
+    return at
+
+
+def _encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> str:
+    if not cursor:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ProblemException(
+            400,
+            "invalid cursor",
+            [{"field": "query.cursor", "message": "not a cursor from this API"}],
+        ) from exc

@@ -1,0 +1,227 @@
+"""The status service: the engine's state in memory, written through to the store.
+
+One instance per process. `ingest` and `tick` compute new statuses on copies,
+commit them in one transaction, and only then publish them in memory, so a
+failed write changes nothing. Reads take a `Snapshot` (immutable, versioned),
+which the API renders and caches per `version`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry
+
+from facility import engine
+from facility.config import FacilityConfig
+from facility.engine import MaintenanceOverlay, NoMaintenance, Policy, Track
+from facility.engine_metrics import EngineMetrics
+from facility.errors import Issue, ObservationRejected
+from facility.model import EffectiveStatus, Observation, Transition
+from facility.store import Store
+from facility.topology import dependents
+
+Clock = Callable[[], datetime]
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a read needs, frozen at one store version."""
+
+    version: int
+    changed_at: datetime
+    statuses: Mapping[str, EffectiveStatus]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    transitions: list[Transition] = field(default_factory=list)
+    version: int = 0
+
+
+class StatusService:
+    """Turns observations into stored effective statuses; serves consistent snapshots."""
+
+    def __init__(
+        self,
+        config: FacilityConfig,
+        store: Store,
+        maintenance: MaintenanceOverlay | None = None,
+        clock: Clock = utcnow,
+        registry: CollectorRegistry | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.maintenance = maintenance or NoMaintenance()
+        self.clock = clock
+        self.policies: dict[str, Policy] = engine.policies(config)
+        self.order = engine.topo_index(config)
+        self.dependents = dependents(config)
+        self._lock = threading.RLock()
+        self.metrics = EngineMetrics(registry or CollectorRegistry())
+        self.tracer = trace.get_tracer("facstat.engine", tracer_provider=tracer_provider)
+        self._listeners: list[Callable[[Snapshot, list[Transition]], None]] = []
+        self._tracks: dict[str, Track] = {}
+        self._snapshot = Snapshot(0, clock(), {})
+        self._deadline: datetime | None = None
+        self._maintenance_next: datetime | None = None
+        self.capacity_steps = {r.id: config.hysteresis(r).capacity_step for r in config.resources}
+        self._load()
+
+    # -- start-up -----------------------------------------------------------------
+
+    def _load(self) -> None:
+        stored = self.store.load_current()
+        self._tracks = {rid: tr for rid, (_, tr) in stored.items() if rid in self.policies}
+        statuses = {rid: st for rid, (st, _) in stored.items() if rid in self.policies}
+        self._snapshot = Snapshot(self.store.version(), self.clock(), statuses)
+        self.tick(self.clock(), force=True)
+
+    # -- reads --------------------------------------------------------------------
+
+    def snapshot(self, now: datetime | None = None) -> Snapshot:
+        """The current statuses, first turning anything now stale into `unknown`."""
+        now = now or self.clock()
+        if self._deadline is not None and now >= self._deadline:
+            self.tick(now)
+        return self._snapshot
+
+    def subscribe(self, listener: Callable[[Snapshot, list[Transition]], None]) -> None:
+        self._listeners.append(listener)
+
+    # -- writes -------------------------------------------------------------------
+
+    def ingest(
+        self, observations: Sequence[Observation], now: datetime | None = None
+    ) -> IngestResult:
+        """Validate a whole batch, then store it with the status changes it causes."""
+        now = now or self.clock()
+        self._validate(observations, now)
+        span = self.tracer.start_as_current_span(
+            "engine.ingest", attributes={"observations": len(observations)}
+        )
+        with span, self.metrics.cycle.labels("ingest").time(), self._lock:
+            tracks = dict(self._tracks)
+            for obs in sorted(observations, key=lambda o: o.observed_at):
+                tracks[obs.resource_id] = engine.observe(
+                    tracks.get(obs.resource_id, Track()), obs, self.policies[obs.resource_id]
+                )
+            touched = {o.resource_id for o in observations}
+            transitions = self._apply(tracks, touched, now, observations)
+        self.metrics.ingested.inc(len(observations))
+        return IngestResult(len(observations), transitions, self._snapshot.version)
+
+    def tick(self, now: datetime | None = None, force: bool = False) -> list[Transition]:
+        """Re-evaluate what time alone changes: staleness and maintenance windows."""
+        now = now or self.clock()
+        with self._lock:
+            due = set(self.policies) if force else self._due(now)
+            if not due:
+                self._deadline = self._next_deadline(self._tracks, now)
+                return []
+            with self.tracer.start_as_current_span(
+                "engine.tick", attributes={"resources": len(due)}
+            ):
+                return self._apply(dict(self._tracks), due, now, ())
+
+    def _due(self, now: datetime) -> set[str]:
+        statuses = self._snapshot.statuses
+        due = {
+            rid
+            for rid, tr in self._tracks.items()
+            if (d := engine.stale_deadline(tr, self.policies[rid])) is not None
+            and d <= now
+            and rid in statuses
+            and not _already_stale(statuses[rid])
+        }
+        if self._maintenance_next is not None and self._maintenance_next <= now:
+            due |= set(self.policies)
+        return due
+
+    def _apply(
+        self,
+        tracks: dict[str, Track],
+        touched: set[str],
+        now: datetime,
+        observations: Sequence[Observation],
+    ) -> list[Transition]:
+        affected = set(touched)
+        for rid in touched:
+            affected |= self.dependents[rid]
+        old = self._snapshot.statuses
+        new = engine.evaluate(
+            affected, self.order, tracks, self.policies, old, self.maintenance, now
+        )
+        transitions = _transitions(old, new, now, self.capacity_steps)
+        changed = [(s, tracks.get(rid, Track())) for rid, s in new.items() if s != old.get(rid)]
+        if observations or changed:
+            version = self.store.commit(observations, now, changed, transitions)
+            self._tracks = tracks
+            self._snapshot = Snapshot(version, now, {**old, **new})
+        self._maintenance_next = self.maintenance.next_change(now)
+        self._deadline = self._next_deadline(tracks, now)
+        if not changed:
+            return transitions
+        for t in transitions:
+            if t.state_changed:
+                self.metrics.transitions.labels(t.after.state.value).inc()
+        for listener in self._listeners:
+            listener(self._snapshot, transitions)
+        return transitions
+
+    def _next_deadline(self, tracks: Mapping[str, Track], now: datetime) -> datetime | None:
+        deadlines = [
+            d
+            for rid, tr in tracks.items()
+            if (d := engine.stale_deadline(tr, self.policies[rid])) is not None and d > now
+        ]
+        if self._maintenance_next is not None:
+            deadlines.append(self._maintenance_next)
+        return min(deadlines, default=None)
+
+    def _validate(self, observations: Sequence[Observation], now: datetime) -> None:
+        issues: list[Issue] = []
+        for i, obs in enumerate(observations):
+            if obs.resource_id not in self.policies:
+                issues.append(
+                    Issue(f"observations[{i}].resource_id", f"unknown resource {obs.resource_id!r}")
+                )
+            if obs.observed_at - now > MAX_CLOCK_SKEW:
+                issues.append(
+                    Issue(
+                        f"observations[{i}].observed_at", "is in the future by more than 5 minutes"
+                    )
+                )
+        if issues:
+            raise ObservationRejected(issues)
+
+
+def _already_stale(status: EffectiveStatus) -> bool:
+    return any(r.code in ("stale", "no_data") for r in status.reasons)
+
+
+def _transitions(
+    old: Mapping[str, EffectiveStatus],
+    new: Mapping[str, EffectiveStatus],
+    now: datetime,
+    capacity_steps: Mapping[str, float],
+) -> list[Transition]:
+    out = []
+    for rid, after in new.items():
+        before = old.get(rid)
+        if before is not None and before.same_interval(after, capacity_steps[rid]):
+            continue
+        changed = before is None or before.state != after.state
+        out.append(Transition(before, after, now, state_changed=changed))
+    return out

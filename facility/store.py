@@ -1,0 +1,227 @@
+"""The durable status store: SQLite (WAL) by default, PostgreSQL by URL.
+
+Writes happen in one transaction per ingested batch (`commit`): raw
+observations, closed and opened intervals, events, the current status rows and
+the store `version` (the key of every read cache) move together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from facility import codec
+from facility.engine import Track
+from facility.errors import StoreUnavailable
+from facility.model import EffectiveStatus, Interval, Observation, Transition
+from facility.tables import (
+    CurrentStatus,
+    Event,
+    ObservationRecord,
+    StatusInterval,
+    StoreMeta,
+)
+
+_CUR = sa.inspect(CurrentStatus).local_table
+_INT = sa.inspect(StatusInterval).local_table
+_EVT = sa.inspect(Event).local_table
+_OBS = sa.inspect(ObservationRecord).local_table
+_META = sa.inspect(StoreMeta).local_table
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: int
+    uuid: str
+    resource_id: str
+    occurred_at: datetime
+    kind: str
+    from_state: str | None
+    to_state: str
+    description: str
+    details: dict[str, Any]
+
+
+def create_db_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+    ):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+class Store:
+    """Repository over the status tables; one instance per process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, migrate: bool = True) -> Store:
+        store = cls(create_db_engine(url))
+        if migrate:
+            from facility.migrate import upgrade
+
+            upgrade(store.engine)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes -----------------------------------------------------------------
+
+    def commit(
+        self,
+        observations: Sequence[Observation],
+        received_at: datetime,
+        current: Iterable[tuple[EffectiveStatus, Track]],
+        transitions: Sequence[Transition],
+    ) -> int:
+        """Store one ingest or evaluation step atomically; return the new version."""
+        try:
+            with self.engine.begin() as conn:
+                if observations:
+                    conn.execute(
+                        _OBS.insert(), [codec.observation_row(o, received_at) for o in observations]
+                    )
+                for t in transitions:
+                    self._record_transition(conn, t)
+                rows = [codec.current_row(s, tr) for s, tr in current]
+                if rows:
+                    _upsert(conn, _CUR, rows, "resource_id")
+                return self._bump_version(conn)
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    def _record_transition(self, conn: Connection, t: Transition) -> None:
+        rid = t.after.resource_id
+        conn.execute(
+            _INT.update().where(_INT.c.resource_id == rid, _INT.c.end.is_(None)).values(end=t.at)
+        )
+        conn.execute(_INT.insert(), [codec.interval_row(t.after, t.at)])
+        if t.state_changed:
+            conn.execute(_EVT.insert(), [codec.event_row(t, str(uuid.uuid4()))])
+
+    def _bump_version(self, conn: Connection) -> int:
+        row = conn.execute(
+            _META.update()
+            .where(_META.c.key == "version")
+            .values(value=sa.cast(sa.cast(_META.c.value, sa.Integer) + 1, sa.String))
+            .returning(_META.c.value)
+        ).first()
+        if row is None:
+            conn.execute(_META.insert(), [{"key": "version", "value": "1"}])
+            return 1
+        return int(row[0])
+
+    def purge_observations(self, older_than: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(_OBS.delete().where(_OBS.c.received_at < older_than))
+            return int(result.rowcount or 0)
+
+    # -- reads ------------------------------------------------------------------
+
+    def version(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(_META.c.value).where(_META.c.key == "version")).scalar()
+        return int(value or 0)
+
+    def load_current(self) -> dict[str, tuple[EffectiveStatus, Track]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(_CUR)).mappings().all()
+        return {r["resource_id"]: codec.current_from_row(r) for r in rows}
+
+    def history(self, resource_id: str, start: datetime, end: datetime) -> list[Interval]:
+        """Intervals of one resource that overlap [start, end), oldest first."""
+        q = (
+            sa.select(_INT)
+            .where(_INT.c.resource_id == resource_id, _INT.c.start < end)
+            .where(sa.or_(_INT.c.end.is_(None), _INT.c.end > start))
+            .order_by(_INT.c.start, _INT.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [codec.interval_from_row(r) for r in conn.execute(q).mappings()]
+
+    def intervals_at(self, at: datetime) -> dict[str, Interval]:
+        """The interval of every resource that covers instant `at`."""
+        q = (
+            sa.select(_INT)
+            .where(_INT.c.start <= at)
+            .where(sa.or_(_INT.c.end.is_(None), _INT.c.end > at))
+            .order_by(_INT.c.id)
+        )
+        with self.engine.connect() as conn:
+            return {
+                r["resource_id"]: codec.interval_from_row(r) for r in conn.execute(q).mappings()
+            }
+
+    def events(
+        self,
+        after: int = 0,
+        limit: int = 100,
+        resource_ids: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        descending: bool = False,
+        offset: int = 0,
+    ) -> list[EventRecord]:
+        q = sa.select(_EVT).where(_EVT.c.id > after)
+        if resource_ids is not None:
+            q = q.where(_EVT.c.resource_id.in_(list(resource_ids)))
+        if since is not None:
+            q = q.where(_EVT.c.occurred_at >= since)
+        if until is not None:
+            q = q.where(_EVT.c.occurred_at <= until)
+        q = q.order_by(_EVT.c.id.desc() if descending else _EVT.c.id).offset(offset).limit(limit)
+        with self.engine.connect() as conn:
+            return [EventRecord(**dict(r)) for r in conn.execute(q).mappings()]
+
+    def event(self, event_uuid: str) -> EventRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_EVT).where(_EVT.c.uuid == event_uuid)).mappings().first()
+        return EventRecord(**dict(row)) if row else None
+
+    def observations(self, resource_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        q = (
+            sa.select(_OBS)
+            .where(_OBS.c.resource_id == resource_id)
+            .order_by(_OBS.c.observed_at.desc(), _OBS.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def count(self, table: str) -> int:
+        tab = {"observation": _OBS, "event": _EVT, "status_interval": _INT}[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tab)).scalar() or 0)
+
+
+def _upsert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], key: str) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    cols = {c: stmt.excluded[c] for c in rows[0] if c != key}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=cols), rows)
+
+
+__all__ = ["EventRecord", "Store", "create_db_engine"]
