@@ -59,7 +59,7 @@ def interval_row(s: EffectiveStatus, start: datetime) -> dict[str, Any]:
     }
 
 
-def interval_from_row(r: Mapping[str, Any]) -> Interval:
+def interval_from_row(r: Mapping[Any, Any]) -> Interval:
     return Interval(
         resource_id=r["resource_id"],
         start=r["start"],
@@ -146,7 +146,7 @@ def current_row(s: EffectiveStatus, t: Track) -> dict[str, Any]:
     }
 
 
-def current_from_row(r: Mapping[str, Any]) -> tuple[EffectiveStatus, Track]:
+def current_from_row(r: Mapping[Any, Any]) -> tuple[EffectiveStatus, Track]:
     u = r["underlying"]
     status = EffectiveStatus(
         resource_id=r["resource_id"],

@@ -17,24 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
+from sqlmodel import SQLModel
 
+import facility.tables  # noqa: F401  (registers the tables)
 from facility import codec
 from facility.engine import Track
 from facility.errors import StoreUnavailable
 from facility.model import EffectiveStatus, Interval, Observation, Transition
-from facility.tables import (
-    CurrentStatus,
-    Event,
-    ObservationRecord,
-    StatusInterval,
-    StoreMeta,
-)
 
-_CUR = sa.inspect(CurrentStatus).local_table
-_INT = sa.inspect(StatusInterval).local_table
-_EVT = sa.inspect(Event).local_table
-_OBS = sa.inspect(ObservationRecord).local_table
-_META = sa.inspect(StoreMeta).local_table
+_TABLES = SQLModel.metadata.tables
+_CUR = _TABLES["current_status"]
+_INT = _TABLES["status_interval"]
+_EVT = _TABLES["event"]
+_OBS = _TABLES["observation"]
+_META = _TABLES["store_meta"]
 
 
 @dataclass(frozen=True, slots=True)

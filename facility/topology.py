@@ -20,17 +20,17 @@ def check_references(config: FacilityConfig) -> list[Issue]:
 
 
 def _duplicates(config: FacilityConfig) -> Iterable[Issue]:
-    for field, items in (
-        ("facility.sites", config.facility.sites),
-        ("systems", config.systems),
-        ("resources", config.resources),
-        ("experiment_facilities", config.experiment_facilities),
+    for field, ids in (
+        ("facility.sites", [s.id for s in config.facility.sites]),
+        ("systems", [s.id for s in config.systems]),
+        ("resources", [r.id for r in config.resources]),
+        ("experiment_facilities", [e.id for e in config.experiment_facilities]),
     ):
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.id in seen:
-                yield Issue(f"{field}[{i}].id", f"duplicate id {item.id!r}")
-            seen.add(item.id)
+        for i, item_id in enumerate(ids):
+            if item_id in seen:
+                yield Issue(f"{field}[{i}].id", f"duplicate id {item_id!r}")
+            seen.add(item_id)
 
 
 def _resource_refs(config: FacilityConfig) -> Iterable[Issue]:

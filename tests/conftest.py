@@ -1,0 +1,172 @@
+"""Shared fixtures: the store on SQLite and on the machine's PostgreSQL, a settable
+clock, the status service, and the API (in-process client and a real uvicorn server)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.runtime import Runtime
+from facility.config import FacilityConfig, load_facility
+from facility.service import StatusService
+from facility.settings import Settings
+from facility.store import Store
+
+DATA = Path(__file__).parent / "data"
+SMALL = DATA / "small-facility.yaml"
+PG_ADMIN = os.environ.get(
+    "FACSTAT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_TEST_DB = "facstat_test"
+TOKEN = "test-collector-token-0123456789"
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = T0
+    calls: list[datetime] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def _pg_url(db: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + db
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    """A fresh `facstat_test` database on the local PostgreSQL, migrated once."""
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {PG_TEST_DB}"))
+    admin.dispose()
+    url = _pg_url(PG_TEST_DB)
+    Store.from_url(url).close()
+    return url
+
+
+def _truncate(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "TRUNCATE current_status, status_interval, event, observation, store_meta RESTART IDENTITY"
+            )
+        )
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every store-backed test runs on SQLite (WAL) and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'facstat.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def config() -> FacilityConfig:
+    return load_facility(SMALL)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store.from_url(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def service(config: FacilityConfig, store: Store, clock: Clock) -> StatusService:
+    return StatusService(config, store, clock=clock)
+
+
+def make_settings(db_url: str, facility: Path = SMALL, **extra: object) -> Settings:
+    return Settings(
+        database_url=db_url,
+        facility_file=facility,
+        collector_token=TOKEN,  # type: ignore[arg-type]
+        run_collectors=False,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def runtime(db_url: str, clock: Clock) -> Iterator[Runtime]:
+    rt = Runtime.build(make_settings(db_url), clock=clock)
+    yield rt
+    rt.store.close()
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=runtime, start=False)) as c:
+        yield c
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    runtime: Runtime
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
+@pytest.fixture
+def live_server(runtime: Runtime) -> Iterator[LiveServer]:
+    """A real uvicorn server on a free loopback port, in a thread."""
+    port = free_port()
+    cfg = uvicorn.Config(
+        create_app(runtime=runtime, start=False), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(cfg)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    httpx.get(url + "/healthz").raise_for_status()
+    yield LiveServer(url, runtime, server, thread)
+    server.should_exit = True
+    thread.join(timeout=10)
