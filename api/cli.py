@@ -135,6 +135,17 @@ def _table(overall: dict[str, object], items: list[dict[str, object]]) -> Table:
     return table
 
 
+@app.command("config-docs")
+def config_docs(
+    out: Annotated[Path, typer.Option(help="where to write")] = Path("docs/facility-file.md"),
+) -> None:
+    """Regenerate the facility file reference from the models' descriptions."""
+    from facility.docs import render
+
+    out.write_text(render(), encoding="utf-8")
+    console.print(f"[green]wrote[/green] {out}")
+
+
 @app.command("db-upgrade")
 def db_upgrade() -> None:
     """Apply the store's migrations to FACSTAT_DATABASE_URL."""

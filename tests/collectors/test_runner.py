@@ -1,0 +1,86 @@
+"""The collector runner: failures and timeouts become observations, never silence or `up`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from collectors.runner import CollectorRunner, run_once
+from facility.model import Observation, ProbeState
+from tests.conftest import T0, Clock
+
+
+class Broken:
+    name, interval, timeout, resource_ids = "broken", 0.05, 1.0, ("scratch", "home")
+
+    def collect(self, now: datetime) -> list[Observation]:
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+
+class Hung:
+    name, interval, timeout, resource_ids = "hung", 0.05, 0.2, ("broker",)
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def collect(self, now: datetime) -> list[Observation]:
+        self.release.wait(5)
+        return []
+
+
+class Healthy:
+    name, interval, timeout, resource_ids = "healthy", 0.05, 1.0, ("batch",)
+
+    def collect(self, now: datetime) -> list[Observation]:
+        return [Observation("batch", now, "healthy", ProbeState.UP, 1.0)]
+
+
+def test_a_collector_that_raises_reports_unknown_with_its_error_for_every_resource() -> None:
+    with ThreadPoolExecutor(2) as pool:
+        out = run_once(Broken(), T0, pool)
+    assert [(o.resource_id, o.state) for o in out] == [
+        ("scratch", ProbeState.UNKNOWN),
+        ("home", ProbeState.UNKNOWN),
+    ]
+    assert out[0].reasons[0].code == "collector_error"
+    assert "Connection refused" in out[0].reasons[0].message
+
+
+def test_a_collector_that_hangs_reports_a_timeout_instead_of_blocking() -> None:
+    hung = Hung()
+    with ThreadPoolExecutor(2) as pool:
+        started = time.monotonic()
+        out = run_once(hung, T0, pool)
+        elapsed = time.monotonic() - started
+        hung.release.set()
+    assert out[0].state == ProbeState.UNKNOWN and out[0].reasons[0].code == "collector_timeout"
+    assert elapsed < 2
+
+
+def test_one_hung_collector_does_not_stall_the_others() -> None:
+    hung = Hung()
+    received: list[Observation] = []
+    lock = threading.Lock()
+
+    def sink(batch: list[Observation], now: datetime) -> None:
+        with lock:
+            received.extend(batch)
+
+    runner = CollectorRunner([hung, Healthy(), Broken()], sink, Clock())
+    runner.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with lock:
+            sources = {o.source for o in received}
+            if {"healthy", "broken", "hung"} <= sources and sum(
+                o.source == "healthy" for o in received
+            ) >= 3:
+                break
+        time.sleep(0.05)
+    hung.release.set()
+    runner.stop()
+    assert sum(o.source == "healthy" for o in received) >= 3
+    assert any(o.reasons and o.reasons[0].code == "collector_timeout" for o in received)
+    assert not any(o.state == ProbeState.UP for o in received if o.source != "healthy")
