@@ -110,11 +110,15 @@ class EffectiveStatus:
         """Whether `other` continues the same history interval as this status."""
         if self.state != other.state or _codes(self.reasons) != _codes(other.reasons):
             return False
-        if (self.root_cause is None) != (other.root_cause is None):
+        if _cause_id(self.root_cause) != _cause_id(other.root_cause):
             return False
         if self.capacity is None or other.capacity is None:
             return self.capacity is other.capacity
         return abs(self.capacity - other.capacity) < capacity_step
+
+
+def _cause_id(cause: RootCause | None) -> str | None:
+    return cause.resource_id if cause else None
 
 
 def _codes(reasons: tuple[Reason, ...]) -> frozenset[str]:
