@@ -30,7 +30,7 @@ SMALL = DATA / "small-facility.yaml"
 PG_ADMIN = os.environ.get(
     "FACSTAT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PG_TEST_DB = "facstat_test"
+PG_TEST_DB = f"facstat_{os.getpid()}_test"  # one per pytest run, so parallel runs do not collide
 TOKEN = "test-collector-token-0123456789"
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -60,8 +60,8 @@ def _pg_url(db: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_database() -> str:
-    """A fresh `facstat_test` database on the local PostgreSQL, migrated once."""
+def pg_database() -> Iterator[str]:
+    """A fresh `facstat_<pid>_test` database on the local PostgreSQL, migrated once."""
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
@@ -69,7 +69,11 @@ def pg_database() -> str:
     admin.dispose()
     url = _pg_url(PG_TEST_DB)
     Store.from_url(url).close()
-    return url
+    yield url
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
+    admin.dispose()
 
 
 def _truncate(url: str) -> None:
