@@ -11,7 +11,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from api import problems
 from api.http_metrics import HttpMetrics
 from api.limits import BodyLimit
-from api.routes import events, meta, observations, resources, status
+from api.routes import events, iri, meta, observations, resources, status
 from api.runtime import Runtime
 from facility.settings import Settings
 
@@ -42,7 +42,7 @@ def create_app(
     problems.install(app)
     for module in (status, resources, events, observations, meta):
         app.include_router(module.router)
-    _include_iri(app)
+    iri.include(app)
     if settings.bench_floor:
         app.include_router(meta.floor_router)
     if rt.tracer_provider is not None:
@@ -50,11 +50,3 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetrics, registry=rt.registry)
     return app
-
-
-def _include_iri(app: FastAPI) -> None:
-    try:
-        from api.routes import iri
-    except ImportError:  # the IRI projection is optional while it is being built
-        return
-    iri.include(app)
