@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from api import problems
+from api import openapi, problems
 from api.http_metrics import HttpMetrics
 from api.limits import BodyLimit
 from api.routes import events, iri, meta, observations, resources, status
@@ -40,6 +40,7 @@ def create_app(
     app = FastAPI(title="facstat", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = rt
     problems.install(app)
+    openapi.install(app)
     for module in (status, resources, events, observations, meta):
         app.include_router(module.router)
     iri.include(app)

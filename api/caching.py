@@ -37,7 +37,7 @@ class RenderCache:
                 self._items.move_to_end(k)
                 return hit
         body = render()
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        etag = etag_of(body)
         with self._lock:
             self._items[k] = (body, etag)
             while len(self._items) > self._size:
@@ -49,19 +49,30 @@ def request_key(request: Request) -> str:
     return f"{request.url.path}?{request.url.query}"
 
 
-def not_modified(request: Request, etag: str, changed_at: datetime) -> bool:
+def not_modified(request: Request, etag: str, changed_at: datetime | None) -> bool:
     inm = request.headers.get("if-none-match")
     if inm is not None:
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
         return etag in tags or "*" in tags
     ims = request.headers.get("if-modified-since")
-    if ims is None:
+    if ims is None or changed_at is None:
         return False
     try:
         since = parsedate_to_datetime(ims)
     except (TypeError, ValueError):
         return False
     return since.tzinfo is not None and changed_at.replace(microsecond=0) <= since
+
+
+def _respond(
+    request: Request, body: bytes, etag: str, changed_at: datetime | None, media_type: str
+) -> Response:
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if changed_at is not None:
+        headers["Last-Modified"] = format_datetime(changed_at, usegmt=True)
+    if not_modified(request, etag, changed_at):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def conditional(
@@ -73,23 +84,16 @@ def conditional(
     media_type: str = MEDIA_JSON,
 ) -> Response:
     """A 200 with validators, or a 304 when the client's copy is current."""
-    key = request_key(request)
-    headers = {
-        "Last-Modified": format_datetime(changed_at, usegmt=True),
-        "Cache-Control": "no-cache",
-    }
-    body, etag = cache.get_or_render(version, key, render)
-    headers["ETag"] = etag
-    if not_modified(request, etag, changed_at):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    body, etag = cache.get_or_render(version, request_key(request), render)
+    return _respond(request, body, etag, changed_at, media_type)
 
 
-def conditional_body(request: Request, body: bytes, media_type: str = MEDIA_JSON) -> Response:
-    """ETag validation for a body that is not cached per version (e.g. history)."""
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    inm = request.headers.get("if-none-match")
-    if inm is not None and etag in {t.strip().removeprefix("W/") for t in inm.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+def conditional_body(
+    request: Request, body: bytes, changed_at: datetime | None, media_type: str = MEDIA_JSON
+) -> Response:
+    """The same validation for a body that is not cached per version (e.g. history)."""
+    return _respond(request, body, etag_of(body), changed_at, media_type)
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'

@@ -1,4 +1,9 @@
-"""A pure-ASGI guard that refuses request bodies over `max_body_bytes` with 413."""
+"""A pure-ASGI guard that refuses request bodies over `max_body_bytes` with 413.
+
+A declared `Content-Length` over the limit is refused before reading. Otherwise
+(chunked uploads included) the body is read up to the limit, refused with 413
+as soon as it exceeds it, and replayed to the application when it fits.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-class BodyTooLarge(Exception):
-    pass
+BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 class BodyLimit:
@@ -17,34 +20,47 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in BODYLESS:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _refuse(scope, send, self.max_bytes)
             return
-        seen = 0
-        started = False
+        body = await self._read(receive)
+        if body is None:
+            await _refuse(scope, send, self.max_bytes)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
-        async def guarded() -> Message:
-            nonlocal seen
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None once it exceeds the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             msg = await receive()
-            seen += len(msg.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLarge
-            return msg
+            if msg["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                return b"".join(chunks)
 
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            started = started or msg["type"] == "http.response.start"
-            await send(msg)
 
-        try:
-            await self.app(scope, guarded, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _refuse(scope, send, self.max_bytes)
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _refuse(scope: Scope, send: Send, limit: int) -> None:

@@ -65,12 +65,24 @@ def field_name(loc: tuple[Any, ...]) -> str:
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    """Schema errors, plus the route's own checks on the raw body, in one answer."""
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": field_name(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    errors = [_validation_error(e) for e in exc.errors()]
     in_body = any(e["loc"] and e["loc"][0] == "body" for e in exc.errors())
-    status = 422 if in_body else 400
+    domain = getattr(getattr(request.scope.get("route"), "endpoint", None), "domain_errors", None)
+    if in_body and domain is not None:
+        errors += domain(request, getattr(exc, "body", None))
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return problem(request, status, f"invalid request: {summary}", errors)
+    return problem(request, 422 if in_body else 400, f"invalid request: {summary}", errors)
+
+
+def _validation_error(e: Any) -> dict[str, str]:
+    if e.get("type") == "json_invalid":
+        return {
+            "field": "body",
+            "message": f"invalid JSON: {e.get('ctx', {}).get('error', e['msg'])}",
+        }
+    return {"field": field_name(tuple(e["loc"])), "message": e["msg"]}
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -173,3 +173,23 @@ class EventOut(BaseModel):
 class EventPage(BaseModel):
     items: list[EventOut]
     next_cursor: int = Field(description="pass as ?after= to continue the feed")
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["observations[3].capacity"])
+    message: str = Field(examples=["Input should be less than or equal to 1"])
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str = Field("about:blank", examples=["about:blank"])
+    title: str = Field(examples=["Unprocessable Content"])
+    status: int = Field(ge=400, le=599, examples=[422])
+    detail: str = Field(
+        examples=[
+            "batch rejected, nothing stored: observations[0].resource_id: unknown resource 'scrach'"
+        ]
+    )
+    instance: str = Field(examples=["/api/v1/observations"])
+    errors: list[FieldError] | None = Field(None, description="each bad field and why")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from facility.config import FacilityConfig, Resource
@@ -18,7 +18,8 @@ def dumps(obj: Any) -> bytes:
 
 
 def ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """RFC 3339 in UTC with a `Z`, whatever offset the value came with."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def duration(value: timedelta) -> str:

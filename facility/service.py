@@ -193,18 +193,22 @@ class StatusService:
     def _validate(self, observations: Sequence[Observation], now: datetime) -> None:
         issues: list[Issue] = []
         for i, obs in enumerate(observations):
-            if obs.resource_id not in self.policies:
-                issues.append(
-                    Issue(f"observations[{i}].resource_id", f"unknown resource {obs.resource_id!r}")
-                )
-            if obs.observed_at - now > MAX_CLOCK_SKEW:
-                issues.append(
-                    Issue(
-                        f"observations[{i}].observed_at", "is in the future by more than 5 minutes"
-                    )
-                )
+            issues += self.observation_issues(i, obs.resource_id, obs.observed_at, now)
         if issues:
             raise ObservationRejected(issues)
+
+    def observation_issues(
+        self, index: int, resource_id: object, observed_at: datetime | None, now: datetime
+    ) -> list[Issue]:
+        """What the facility (not the schema) finds wrong with one observation."""
+        issues = []
+        if isinstance(resource_id, str) and resource_id not in self.policies:
+            path = f"observations[{index}].resource_id"
+            issues.append(Issue(path, f"unknown resource {resource_id!r}"))
+        if observed_at is not None and observed_at.tzinfo and observed_at - now > MAX_CLOCK_SKEW:
+            path = f"observations[{index}].observed_at"
+            issues.append(Issue(path, "is in the future by more than 5 minutes"))
+        return issues
 
 
 def _already_stale(status: EffectiveStatus) -> bool:

@@ -111,6 +111,8 @@ class Store:
 
     def _record_transition(self, conn: Connection, t: Transition) -> None:
         rid = t.after.resource_id
+        open_now = (_INT.c.resource_id == rid, _INT.c.end.is_(None))
+        conn.execute(_INT.delete().where(*open_now, _INT.c.start >= t.at))  # would be empty
         conn.execute(
             _INT.update().where(_INT.c.resource_id == rid, _INT.c.end.is_(None)).values(end=t.at)
         )

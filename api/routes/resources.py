@@ -91,6 +91,7 @@ def get_resource(
 def get_history(
     request: Request,
     rt: RuntimeDep,
+    snap: SnapshotDep,
     resource_id: ResourceId,
     start: Annotated[
         datetime | None, Query(alias="from", description="default: 24 h before `to`")
@@ -121,7 +122,7 @@ def get_history(
         "to": ts(end),
         "intervals": [interval_out(i) for i in intervals],
     }
-    return conditional_body(request, dumps(body))
+    return conditional_body(request, dumps(body), snap.changed_at)
 
 
 def _items(rt: Any, snap: Any, at: datetime | None) -> list[dict[str, Any]]:
@@ -167,7 +168,8 @@ def _decode_cursor(cursor: str | None) -> str:
     if not cursor:
         return ""
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ProblemException(
             400,
