@@ -168,3 +168,11 @@ def test_times_come_back_timezone_aware_in_utc(
     assert track.observed_at == clock.now
     status, _ = store.load_current()["home"]
     assert status.observed_at is not None and status.observed_at.utcoffset() == timedelta(0)
+
+
+def test_a_change_at_the_same_instant_as_the_last_leaves_no_empty_interval(
+    service: StatusService, store: Store, clock: Clock
+) -> None:
+    all_up(service, clock)  # at T0, the instant the service recorded everything `unknown`
+    hist = store.history("home", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert [(i.state, i.start, i.end) for i in hist] == [(State.UP, T0, None)]
