@@ -30,6 +30,9 @@ class RenderCache:
     def get_or_render(
         self, version: int, key: str, render: Callable[[], bytes]
     ) -> tuple[bytes, str]:
+        if version < 0:  # an unsaved snapshot (store outage): never cached
+            body = render()
+            return body, etag_of(body)
         k = (version, key)
         with self._lock:
             hit = self._items.get(k)

@@ -19,6 +19,7 @@ from api.caching import RenderCache
 from api.views import ResourceRenderer
 from collectors.runner import CollectorRunner, collectors_for
 from facility.config import FacilityConfig, load_facility
+from facility.errors import StoreUnavailable
 from facility.metrics import StatusCollector
 from facility.service import Clock, StatusService, utcnow
 from facility.settings import Settings
@@ -97,5 +98,7 @@ class Runtime:
                 if last_purge is None or (now - last_purge).total_seconds() > 3600:
                     self.store.purge_observations(now - self.settings.observation_retention)
                     last_purge = now
-            except Exception:  # the loop must survive a database outage
+            except StoreUnavailable as exc:  # keep going: the store may come back
+                log.warning("engine tick postponed: %s", exc)
+            except Exception:
                 log.exception("engine tick failed")

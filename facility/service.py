@@ -20,7 +20,7 @@ from facility import engine
 from facility.config import FacilityConfig
 from facility.engine import MaintenanceOverlay, NoMaintenance, Policy, Track
 from facility.engine_metrics import EngineMetrics
-from facility.errors import Issue, ObservationRejected
+from facility.errors import Issue, ObservationRejected, StoreUnavailable
 from facility.model import EffectiveStatus, Observation, Transition
 from facility.store import Store
 from facility.topology import dependents
@@ -94,8 +94,23 @@ class StatusService:
         """The current statuses, first turning anything now stale into `unknown`."""
         now = now or self.clock()
         if self._deadline is not None and now >= self._deadline:
-            self.tick(now)
+            try:
+                self.tick(now)
+            except StoreUnavailable:
+                return self._unsaved(now)
         return self._snapshot
+
+    def _unsaved(self, now: datetime) -> Snapshot:
+        """Staleness applied in memory while the store cannot record it: reads stay
+        truthful during a database outage. Its negative version is never cached."""
+        with self._lock:
+            due = self._due(now)
+            old = self._snapshot.statuses
+            affected = set(due).union(*(self.dependents[rid] for rid in due))
+            new = engine.evaluate(
+                affected, self.order, self._tracks, self.policies, old, self.maintenance, now
+            )
+        return Snapshot(-int(now.timestamp() * 1000), now, {**old, **new})
 
     def subscribe(self, listener: Callable[[Snapshot, list[Transition]], None]) -> None:
         self._listeners.append(listener)

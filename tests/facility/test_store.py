@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 import facility.tables  # noqa: F401
 from facility.config import FacilityConfig
-from facility.errors import ObservationRejected
+from facility.errors import ObservationRejected, StoreUnavailable
 from facility.model import Observation, ProbeState, Reason, State
 from facility.service import StatusService
 from facility.store import Store
@@ -176,3 +176,28 @@ def test_a_change_at_the_same_instant_as_the_last_leaves_no_empty_interval(
     all_up(service, clock)  # at T0, the instant the service recorded everything `unknown`
     hist = store.history("home", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     assert [(i.state, i.start, i.end) for i in hist] == [(State.UP, T0, None)]
+
+
+def test_during_a_store_outage_reads_still_turn_stale_data_unknown(
+    config: FacilityConfig, tmp_path, clock: Clock
+) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    Store.from_url(url).close()
+    impatient = Store(sa.create_engine(url, connect_args={"timeout": 0.05}))
+    service = StatusService(config, impatient, clock=clock)
+    all_up(service, clock)
+    blocker = sa.create_engine(url).raw_connection()
+    blocker.execute("BEGIN EXCLUSIVE")  # a real lock: every write now fails
+    try:
+        clock.advance(31)  # gateway is stale after 30 s
+        snap = service.snapshot()
+        assert snap.statuses["gateway"].state == State.UNKNOWN
+        assert snap.statuses["home"].state == State.UP
+        assert snap.version < 0
+        with pytest.raises(StoreUnavailable):
+            service.ingest([o("home", ProbeState.UP, clock)], clock.now)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert service.snapshot().version > 0  # recorded once the store is back
+    impatient.close()
