@@ -15,6 +15,7 @@ from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 MEDIA_JSON = "application/json"
 
@@ -33,23 +34,29 @@ class RenderCache:
         if version < 0:  # an unsaved snapshot (store outage): never cached
             body = render()
             return body, etag_of(body)
+        hit = self.peek(version, key)
+        if hit is not None:
+            return hit
+        body = render()
+        etag = etag_of(body)
+        with self._lock:
+            self._items[(version, key)] = (body, etag)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return body, etag
+
+    def peek(self, version: int, key: str) -> tuple[bytes, str] | None:
         k = (version, key)
         with self._lock:
             hit = self._items.get(k)
             if hit is not None:
                 self._items.move_to_end(k)
-                return hit
-        body = render()
-        etag = etag_of(body)
-        with self._lock:
-            self._items[k] = (body, etag)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return body, etag
+            return hit
 
 
 def request_key(request: Request) -> str:
-    return f"{request.url.path}?{request.url.query}"
+    scope = request.scope
+    return f"{scope['path']}?{scope['query_string'].decode('latin-1')}"
 
 
 def not_modified(request: Request, etag: str, changed_at: datetime | None) -> bool:
@@ -100,3 +107,24 @@ def conditional_body(
 
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+async def conditional_async(
+    request: Request,
+    cache: RenderCache,
+    version: int,
+    changed_at: datetime,
+    render: Callable[[], bytes],
+    blocking: bool = False,
+) -> Response:
+    """`conditional` for async routes: a render that reads the database (`blocking`)
+    runs in a worker thread; a cached body is served straight from the event loop."""
+    key = request_key(request)
+    hit = cache.peek(version, key)
+    if hit is not None:
+        body, etag = hit
+    elif blocking:
+        body, etag = await run_in_threadpool(cache.get_or_render, version, key, render)
+    else:
+        body, etag = cache.get_or_render(version, key, render)
+    return _respond(request, body, etag, changed_at, MEDIA_JSON)

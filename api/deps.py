@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemException
 from api.runtime import Runtime
@@ -15,7 +16,7 @@ from facility.service import Snapshot
 _bearer = HTTPBearer(auto_error=False, description="collector token (FACSTAT_COLLECTOR_TOKEN)")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -23,14 +24,19 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_snapshot(rt: RuntimeDep) -> Snapshot:
-    return rt.service.snapshot(rt.clock())
+async def get_snapshot(rt: RuntimeDep) -> Snapshot:
+    """The current snapshot; the rare read that must first record staleness (a database
+    write) does it in a worker thread so the event loop never waits on the store."""
+    now = rt.clock()
+    if rt.service.due(now):
+        return await run_in_threadpool(rt.service.snapshot, now)
+    return rt.service.snapshot(now)
 
 
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 
 
-def require_collector(
+async def require_collector(
     rt: RuntimeDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from facility.engine import Track
@@ -32,19 +33,6 @@ def root_in(row: Mapping[str, str] | None) -> RootCause | None:
     if not row:
         return None
     return RootCause(row["resource_id"], State(row["state"]), row["message"])
-
-
-def observation_row(o: Observation, received_at: datetime) -> dict[str, Any]:
-    return {
-        "resource_id": o.resource_id,
-        "observed_at": o.observed_at,
-        "received_at": received_at,
-        "source": o.source,
-        "state": o.state.value,
-        "capacity": o.capacity,
-        "values": dict(o.values),
-        "reasons": reasons_out(o.reasons),
-    }
 
 
 def interval_row(s: EffectiveStatus, start: datetime) -> dict[str, Any]:
@@ -97,21 +85,20 @@ def track_out(t: Track) -> dict[str, Any]:
         "state": t.state.value if t.state else None,
         "capacity": t.capacity,
         "reasons": reasons_out(t.reasons),
-        "observed_at": t.observed_at.isoformat() if t.observed_at else None,
-        "source": t.source,
         "candidate": t.candidate.value if t.candidate else None,
         "candidate_count": t.candidate_count,
         "candidate_since": t.candidate_since.isoformat() if t.candidate_since else None,
     }
 
 
-def track_in(d: Mapping[str, Any]) -> Track:
+def track_in(d: Mapping[str, Any], observed_at: datetime | None, source: str | None) -> Track:
+    """The engine's track; when and by whom it was last seen live in their own columns."""
     return Track(
         state=ProbeState(d["state"]) if d.get("state") else None,
         capacity=d.get("capacity"),
         reasons=reasons_in(d.get("reasons")),
-        observed_at=_dt(d.get("observed_at")),
-        source=d.get("source"),
+        observed_at=observed_at,
+        source=source,
         candidate=ProbeState(d["candidate"]) if d.get("candidate") else None,
         candidate_count=int(d.get("candidate_count") or 0),
         candidate_since=_dt(d.get("candidate_since")),
@@ -146,6 +133,37 @@ def current_row(s: EffectiveStatus, t: Track) -> dict[str, Any]:
     }
 
 
+def utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def sqlite_ts(value: datetime) -> str:
+    """The text SQLAlchemy stores for a naive UTC datetime in SQLite."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+Stamp = Callable[[datetime], object]
+
+
+def observation_params(o: Observation, received_at: datetime, stamp: Stamp) -> tuple[object, ...]:
+    """Driver-level parameters of one observation row (see `store._OBS_INSERT`)."""
+    return (
+        o.resource_id,
+        stamp(o.observed_at),
+        stamp(received_at),
+        o.source,
+        o.state.value,
+        o.capacity,
+        json.dumps(o.values),
+        json.dumps(reasons_out(o.reasons)),
+    )
+
+
+def seen_params(s: EffectiveStatus, stamp: Stamp) -> tuple[object, ...]:
+    assert s.observed_at is not None
+    return (stamp(s.observed_at), s.source, s.resource_id)
+
+
 def current_from_row(r: Mapping[Any, Any]) -> tuple[EffectiveStatus, Track]:
     u = r["underlying"]
     status = EffectiveStatus(
@@ -159,4 +177,4 @@ def current_from_row(r: Mapping[Any, Any]) -> tuple[EffectiveStatus, Track]:
         root_cause=root_in(r["root_cause"]),
         underlying=Underlying(State(u["state"]), u["window_id"], u["description"]) if u else None,
     )
-    return status, track_in(r["track"])
+    return status, track_in(r["track"], r["observed_at"], r["source"])

@@ -123,17 +123,18 @@ def observe(track: Track, obs: Observation, policy: Policy) -> Track:
     if track.observed_at is not None and obs.observed_at < track.observed_at:
         return track
     state, reasons = classify(obs, policy)
-    fresh = replace(track, observed_at=obs.observed_at, source=obs.source)
     if state == track.state or _starts_afresh(track, obs, policy):
-        return _confirm(fresh, state, obs.capacity, reasons)
+        return Track(state, obs.capacity, reasons, obs.observed_at, obs.source)
     if track.candidate == state and track.candidate_since is not None:
         count, since = track.candidate_count + 1, track.candidate_since
     else:
         count, since = 1, obs.observed_at
     held = policy.min_duration is not None and obs.observed_at - since >= policy.min_duration
     if count >= policy.consecutive or held:
-        return _confirm(fresh, state, obs.capacity, reasons)
-    return replace(fresh, candidate=state, candidate_count=count, candidate_since=since)
+        return Track(state, obs.capacity, reasons, obs.observed_at, obs.source)
+    return Track(
+        track.state, track.capacity, track.reasons, obs.observed_at, obs.source, state, count, since
+    )
 
 
 def _starts_afresh(track: Track, obs: Observation, policy: Policy) -> bool:
@@ -143,17 +144,15 @@ def _starts_afresh(track: Track, obs: Observation, policy: Policy) -> bool:
     return obs.observed_at - track.observed_at > policy.stale_after
 
 
-def _confirm(
-    track: Track, state: ProbeState, capacity: float | None, reasons: tuple[Reason, ...]
-) -> Track:
-    return replace(
-        track,
-        state=state,
-        capacity=capacity,
-        reasons=reasons,
-        candidate=None,
-        candidate_count=0,
-        candidate_since=None,
+def material(track: Track) -> tuple[object, ...]:
+    """What of a track can change a status (everything but when and by whom it was seen)."""
+    return (
+        track.state,
+        track.capacity,
+        track.reasons,
+        track.candidate,
+        track.candidate_count,
+        track.candidate_since,
     )
 
 

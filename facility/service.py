@@ -93,12 +93,16 @@ class StatusService:
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """The current statuses, first turning anything now stale into `unknown`."""
         now = now or self.clock()
-        if self._deadline is not None and now >= self._deadline:
+        if self.due(now):
             try:
                 self.tick(now)
             except StoreUnavailable:
                 return self._unsaved(now)
         return self._snapshot
+
+    def due(self, now: datetime) -> bool:
+        """Whether a read at `now` must first re-evaluate (staleness, maintenance)."""
+        return self._deadline is not None and now >= self._deadline
 
     def _unsaved(self, now: datetime) -> Snapshot:
         """Staleness applied in memory while the store cannot record it: reads stay
@@ -133,7 +137,9 @@ class StatusService:
                     tracks.get(obs.resource_id, Track()), obs, self.policies[obs.resource_id]
                 )
             touched = {o.resource_id for o in observations}
-            transitions = self._apply(tracks, touched, now, observations)
+            moved = {rid for rid in touched if self._moved(rid, tracks[rid])}
+            transitions = self._apply(tracks, moved, now, observations, touched - moved)
+            self._deadline = self._earliest(tracks, touched, now)
         self.metrics.ingested.inc(len(observations))
         return IngestResult(len(observations), transitions, self._snapshot.version)
 
@@ -148,7 +154,11 @@ class StatusService:
             with self.tracer.start_as_current_span(
                 "engine.tick", attributes={"resources": len(due)}
             ):
-                return self._apply(dict(self._tracks), due, now, ())
+                transitions = self._apply(dict(self._tracks), due, now, ())
+            if force or (self._maintenance_next is not None and self._maintenance_next <= now):
+                self._maintenance_next = self.maintenance.next_change(now)
+            self._deadline = self._next_deadline(self._tracks, now)
+            return transitions
 
     def _due(self, now: datetime) -> set[str]:
         statuses = self._snapshot.statuses
@@ -164,28 +174,38 @@ class StatusService:
             due |= set(self.policies)
         return due
 
+    def _moved(self, rid: str, track: Track) -> bool:
+        """Whether a new observation can change the status, so it must be evaluated
+        (with its dependents); otherwise only `observed_at` and `source` move."""
+        status = self._snapshot.statuses.get(rid)
+        if status is None or _already_stale(status):
+            return True
+        return engine.material(track) != engine.material(self._tracks.get(rid, Track()))
+
     def _apply(
         self,
         tracks: dict[str, Track],
         touched: set[str],
         now: datetime,
         observations: Sequence[Observation],
+        seen: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> list[Transition]:
-        affected = set(touched)
-        for rid in touched:
-            affected |= self.dependents[rid]
+        """Evaluate `touched` and their dependents; refresh `seen` (nothing material
+        changed); store it all in one transaction, then publish the new snapshot."""
+        affected = set(touched).union(*(self.dependents[rid] for rid in touched))
         old = self._snapshot.statuses
         new = engine.evaluate(
             affected, self.order, tracks, self.policies, old, self.maintenance, now
         )
         transitions = _transitions(old, new, now, self.capacity_steps)
         changed = [(s, tracks.get(rid, Track())) for rid, s in new.items() if s != old.get(rid)]
+        refreshed = {rid: _refreshed(old[rid], tracks[rid]) for rid in seen - new.keys()}
         if observations or changed:
-            version = self.store.commit(observations, now, changed, transitions)
+            version = self.store.commit(
+                observations, now, changed, list(refreshed.values()), transitions
+            )
             self._tracks = tracks
-            self._snapshot = Snapshot(version, now, {**old, **new})
-        self._maintenance_next = self.maintenance.next_change(now)
-        self._deadline = self._next_deadline(tracks, now)
+            self._snapshot = Snapshot(version, now, {**old, **new, **refreshed})
         if not changed:
             return transitions
         for t in transitions:
@@ -194,6 +214,22 @@ class StatusService:
         for listener in self._listeners:
             listener(self._snapshot, transitions)
         return transitions
+
+    def _earliest(
+        self, tracks: Mapping[str, Track], rids: set[str], now: datetime
+    ) -> datetime | None:
+        """The next deadline after an ingest, looking only at what it touched. It may be
+        earlier than the true one (a touched resource held it), never later: a read at
+        an early deadline finds nothing due and recomputes it in full."""
+        if self._deadline is not None and self._deadline <= now:
+            return self._deadline  # still due: the next read or tick evaluates it
+        cands = [
+            d
+            for rid in rids
+            if (d := engine.stale_deadline(tracks[rid], self.policies[rid])) is not None and d > now
+        ]
+        cands += [d for d in (self._deadline, self._maintenance_next) if d is not None]
+        return min(cands, default=None)
 
     def _next_deadline(self, tracks: Mapping[str, Track], now: datetime) -> datetime | None:
         deadlines = [
@@ -224,6 +260,20 @@ class StatusService:
             path = f"observations[{index}].observed_at"
             issues.append(Issue(path, "is in the future by more than 5 minutes"))
         return issues
+
+
+def _refreshed(s: EffectiveStatus, track: Track) -> EffectiveStatus:
+    return EffectiveStatus(
+        s.resource_id,
+        s.state,
+        s.capacity,
+        s.reasons,
+        s.since,
+        track.observed_at,
+        track.source,
+        s.root_cause,
+        s.underlying,
+    )
 
 
 def _already_stale(status: EffectiveStatus) -> bool:

@@ -8,7 +8,7 @@ the store `version` (the key of every read cache) move together or not at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,24 @@ _INT = _TABLES["status_interval"]
 _EVT = _TABLES["event"]
 _OBS = _TABLES["observation"]
 _META = _TABLES["store_meta"]
+# The two statements run for every observation bypass SQLAlchemy's per-value type
+# processing (most of the ingest cost): their parameters are prepared by `codec`.
+_OBS_INSERT = (
+    'INSERT INTO observation (resource_id, observed_at, received_at, source, state, capacity, "values", reasons) '
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SEEN = "UPDATE current_status SET observed_at = ?, source = ? WHERE resource_id = ?"
+
+
+def _ts(conn: Connection) -> Callable[[datetime], object]:
+    """How the driver takes a UTC timestamp: SQLite as SQLAlchemy's text, others as is."""
+    return codec.sqlite_ts if conn.dialect.name == "sqlite" else codec.utc
+
+
+def _bulk(conn: Connection, sql: str, rows: list[tuple[object, ...]]) -> None:
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    conn.exec_driver_sql(sql, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,20 +109,28 @@ class Store:
         observations: Sequence[Observation],
         received_at: datetime,
         current: Iterable[tuple[EffectiveStatus, Track]],
+        seen: Sequence[EffectiveStatus],
         transitions: Sequence[Transition],
     ) -> int:
-        """Store one ingest or evaluation step atomically; return the new version."""
+        """Store one ingest or evaluation step atomically; return the new version.
+
+        `current` rows are written whole; `seen` ones only had a new observation
+        that changed nothing else, so only their `observed_at`/`source` are updated."""
         try:
             with self.engine.begin() as conn:
                 if observations:
-                    conn.execute(
-                        _OBS.insert(), [codec.observation_row(o, received_at) for o in observations]
+                    _bulk(
+                        conn,
+                        _OBS_INSERT,
+                        [codec.observation_params(o, received_at, _ts(conn)) for o in observations],
                     )
                 for t in transitions:
                     self._record_transition(conn, t)
                 rows = [codec.current_row(s, tr) for s, tr in current]
                 if rows:
                     _upsert(conn, _CUR, rows, "resource_id")
+                if seen:
+                    _bulk(conn, _SEEN, [codec.seen_params(s, _ts(conn)) for s in seen])
                 return self._bump_version(conn)
         except OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc

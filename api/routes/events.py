@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.caching import conditional
+from api.caching import conditional_async
 from api.deps import RuntimeDep, SnapshotDep
 from api.schemas import EventPage
 from api.views import dumps, event_out
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
 @router.get("/events", response_model=EventPage, summary="Status changes after a cursor")
-def list_events(
+async def list_events(
     request: Request,
     rt: RuntimeDep,
     snap: SnapshotDep,
@@ -32,4 +32,6 @@ def list_events(
         next_cursor = events[-1].id if events else after
         return dumps({"items": [event_out(e) for e in events], "next_cursor": next_cursor})
 
-    return conditional(request, rt.cache, snap.version, snap.changed_at, render)
+    return await conditional_async(
+        request, rt.cache, snap.version, snap.changed_at, render, blocking=True
+    )

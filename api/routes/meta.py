@@ -24,7 +24,7 @@ def root() -> RedirectResponse:
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
@@ -32,6 +32,6 @@ floor_router = APIRouter(include_in_schema=False)
 
 
 @floor_router.get("/api/v1/_floor")
-def floor() -> Response:
+async def floor() -> Response:
     """A pre-rendered body on the same stack: the benchmark's upper bound."""
     return Response(FLOOR_BODY, media_type="application/json")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.caching import conditional, conditional_body
+from api.caching import conditional_async, conditional_body
 from api.deps import RuntimeDep, SnapshotDep
 from api.problems import ProblemException
 from api.schemas import HistoryOut, ResourceOut, ResourcePage
@@ -29,7 +29,7 @@ MAX_HISTORY = timedelta(days=400)
 @router.get(
     "/resources", response_model=ResourcePage, summary="Resources with their effective status"
 )
-def list_resources(
+async def list_resources(
     request: Request,
     rt: RuntimeDep,
     snap: SnapshotDep,
@@ -63,11 +63,13 @@ def list_resources(
             {"items": page, "next_cursor": _encode_cursor(page[-1]["id"]) if more else None}
         )
 
-    return conditional(request, rt.cache, snap.version, snap.changed_at, render)
+    return await conditional_async(
+        request, rt.cache, snap.version, snap.changed_at, render, blocking=at is not None
+    )
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut, summary="One resource")
-def get_resource(
+async def get_resource(
     request: Request, rt: RuntimeDep, snap: SnapshotDep, resource_id: ResourceId, at: At = None
 ) -> Response:
     _known(rt, resource_id)
@@ -80,7 +82,9 @@ def get_resource(
         interval = rt.store.intervals_at(at).get(resource_id)
         return dumps(rt.renderer.historic(resource_id, interval, at))
 
-    return conditional(request, rt.cache, snap.version, snap.changed_at, render)
+    return await conditional_async(
+        request, rt.cache, snap.version, snap.changed_at, render, blocking=at is not None
+    )
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.caching import conditional
+from api.caching import conditional_async
 from api.deps import RuntimeDep, SnapshotDep
 from api.schemas import StatusOut
 from api.views import dumps, status_summary
@@ -13,10 +13,10 @@ router = APIRouter(prefix="/api/v1", tags=["status"])
 
 
 @router.get("/status", response_model=StatusOut, summary="Overall status and per-system roll-up")
-def get_status(request: Request, rt: RuntimeDep, snap: SnapshotDep) -> Response:
+async def get_status(request: Request, rt: RuntimeDep, snap: SnapshotDep) -> Response:
     """A system is `down` only when all its resources are down; otherwise its worst
     state, capped at `degraded`. Supports ETag/If-None-Match and If-Modified-Since."""
-    return conditional(
+    return await conditional_async(
         request,
         rt.cache,
         snap.version,
