@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from collectors.base import Cycle
 from facility.config import FacilityConfig
 from facility.engine import Window
 from facility.model import Observation, ProbeState, Reason
@@ -104,6 +105,7 @@ class DemoCollector:
     """Observes every resource of the facility from the scenario above."""
 
     name = "demo"
+    kind = "demo"
     interval = INTERVAL
     timeout = 5.0
 
@@ -111,7 +113,7 @@ class DemoCollector:
         self.start = start
         self.resource_ids = [r.id for r in config.resources]
 
-    def collect(self, now: datetime) -> list[Observation]:
+    def collect(self, now: datetime) -> Cycle:
         t = _phase(self.start, now)
         out = []
         for rid in self.resource_ids:
@@ -127,7 +129,7 @@ class DemoCollector:
                     reading.reasons,
                 )
             )
-        return out
+        return Cycle(out)
 
 
 class DemoMaintenance:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -17,7 +18,8 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter
 
-from collectors.base import Collector
+from collectors.base import Collector, Cycle
+from collectors.metrics import CycleMetrics
 from facility.config import FacilityConfig
 from facility.model import Observation, ProbeState, Reason
 
@@ -33,15 +35,31 @@ def failure_observations(c: Collector, now: datetime, code: str, message: str) -
     ]
 
 
-def run_once(c: Collector, now: datetime, pool: ThreadPoolExecutor) -> list[Observation]:
-    """One cycle of one collector; never raises."""
+def run_once(
+    c: Collector, now: datetime, pool: ThreadPoolExecutor, metrics: CycleMetrics | None = None
+) -> list[Observation]:
+    """One cycle of one collector; never raises. Its metrics go to `metrics`."""
+    started = time.perf_counter()
     future = pool.submit(c.collect, now)
     try:
-        return future.result(timeout=c.timeout)
+        cycle = future.result(timeout=c.timeout)
     except FutureTimeout:
-        return failure_observations(c, now, "collector_timeout", f"no answer within {c.timeout:g}s")
+        cycle = Cycle(
+            failure_observations(c, now, "collector_timeout", f"no answer within {c.timeout:g}s")
+        )
+        ok = False
     except Exception as exc:  # probes never raise: the failure is the observation
-        return failure_observations(c, now, "collector_error", f"{type(exc).__name__}: {exc}")
+        cycle = Cycle(
+            failure_observations(c, now, "collector_error", f"{type(exc).__name__}: {exc}")
+        )
+        ok = False
+    else:
+        ok = True
+    if metrics is not None:
+        metrics.record(
+            c.name, c.kind, time.perf_counter() - started, ok, now.timestamp(), cycle.metrics
+        )
+    return cycle.observations
 
 
 class CollectorRunner:
@@ -51,10 +69,14 @@ class CollectorRunner:
         sink: Sink,
         clock: Callable[[], datetime],
         registry: CollectorRegistry | None = None,
+        metrics: CycleMetrics | None = None,
     ) -> None:
         self.collectors = list(collectors)
         self.sink = sink
         self.clock = clock
+        self.metrics = metrics or CycleMetrics()
+        if registry is not None and metrics is None:
+            registry.register(self.metrics)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pool = ThreadPoolExecutor(
@@ -84,7 +106,7 @@ class CollectorRunner:
     def _loop(self, c: Collector) -> None:
         while not self._stop.is_set():
             now = self.clock()
-            observations = run_once(c, now, self._pool)
+            observations = run_once(c, now, self._pool, self.metrics)
             try:
                 if observations:
                     self.sink(observations, self.clock())
@@ -102,10 +124,6 @@ def collectors_for(
         from collectors.demo import DemoCollector
 
         return [DemoCollector(config, start=clock())]
-    kinds = sorted({r.collector.kind for r in config.resources if r.collector})
-    if kinds:
-        log.warning(
-            "no in-process collector implemented yet for: %s; their resources stay unknown",
-            ", ".join(kinds),
-        )
-    return []
+    from collectors.registry import build_all
+
+    return build_all(config)

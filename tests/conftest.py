@@ -174,3 +174,18 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     yield LiveServer(url, runtime, server, thread)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def assert_promtool_accepts(exposition: str) -> None:
+    """`promtool check metrics` (Debian's prometheus package) finds no problem."""
+    import shutil
+    import subprocess
+
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "promtool is missing: scripts/services installs it"
+    out = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0 and not out.stdout.strip() and not out.stderr.strip(), (
+        out.stdout + out.stderr
+    )

@@ -20,7 +20,7 @@ from tests.api.helpers import (
     observation,
     post,
 )
-from tests.conftest import Clock
+from tests.conftest import Clock, assert_promtool_accepts
 
 STATES = ("up", "degraded", "down", "unknown", "maintenance")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -192,3 +192,9 @@ def test_a_request_no_route_answers_gets_a_problem_body(
     client: TestClient, method: str, path: str, status_code: int
 ) -> None:
     assert_problem(client.request(method, path), status_code)
+
+
+def test_the_api_exposition_passes_promtool_check_metrics(client: TestClient, clock: Clock) -> None:
+    all_up(client, clock)
+    client.get("/api/v1/status")
+    assert_promtool_accepts(client.get("/metrics").text)

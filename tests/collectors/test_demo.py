@@ -30,7 +30,7 @@ def run_cycle(
     """Run one scenario cycle; return every state each resource went through."""
     seen: dict[str, set[State]] = {}
     for _ in range(int(CYCLE / INTERVAL) + 2):
-        service.ingest(collector.collect(clock.now), clock.now)
+        service.ingest(collector.collect(clock.now).observations, clock.now)
         for rid, status in service.snapshot().statuses.items():
             seen.setdefault(rid, set()).add(status.state)
         clock.advance(INTERVAL)
@@ -53,7 +53,7 @@ def test_within_one_cycle_the_scenario_drains_slows_loses_packets_and_maintains(
 def test_the_drain_wave_explains_itself_in_nodes_and_reasons(demo, clock: Clock) -> None:
     service, collector = demo
     for _ in range(int(170 / INTERVAL)):
-        service.ingest(collector.collect(clock.now), clock.now)
+        service.ingest(collector.collect(clock.now).observations, clock.now)
         clock.advance(INTERVAL)
     batch = service.snapshot().statuses["borealis-batch"]
     assert batch.state == State.DEGRADED
@@ -65,7 +65,7 @@ def test_the_drain_wave_explains_itself_in_nodes_and_reasons(demo, clock: Clock)
 def test_scratch_losing_osts_is_named_as_root_cause_by_its_dependents(demo, clock: Clock) -> None:
     service, collector = demo
     for _ in range(int(320 / INTERVAL)):
-        service.ingest(collector.collect(clock.now), clock.now)
+        service.ingest(collector.collect(clock.now).observations, clock.now)
         clock.advance(INTERVAL)
     statuses = service.snapshot().statuses
     assert statuses["scratch"].state == State.DEGRADED
@@ -77,7 +77,7 @@ def test_scratch_losing_osts_is_named_as_root_cause_by_its_dependents(demo, cloc
 def test_the_testbed_under_maintenance_still_shows_what_its_probes_see(demo, clock: Clock) -> None:
     service, collector = demo
     for _ in range(int(260 / INTERVAL)):
-        service.ingest(collector.collect(clock.now), clock.now)
+        service.ingest(collector.collect(clock.now).observations, clock.now)
         clock.advance(INTERVAL)
     tern = service.snapshot().statuses["tern"]
     assert tern.state == State.MAINTENANCE
@@ -89,6 +89,6 @@ def test_the_facility_returns_to_up_after_a_cycle(demo, clock: Clock) -> None:
     run_cycle(service, collector, clock)
     clock.advance(CYCLE - (clock.now - collector.start).total_seconds() % CYCLE + 10)
     for _ in range(3):
-        service.ingest(collector.collect(clock.now), clock.now)
+        service.ingest(collector.collect(clock.now).observations, clock.now)
         clock.advance(INTERVAL)
     assert {s.state for s in service.snapshot().statuses.values()} == {State.UP}

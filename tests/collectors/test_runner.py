@@ -7,34 +7,42 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from collectors.base import Cycle, MetricSpec
+from collectors.metrics import CycleMetrics
 from collectors.runner import CollectorRunner, run_once
 from facility.model import Observation, ProbeState
-from tests.conftest import T0, Clock
+from tests.conftest import T0, Clock, assert_promtool_accepts
 
 
 class Broken:
-    name, interval, timeout, resource_ids = "broken", 0.05, 1.0, ("scratch", "home")
+    name, kind, interval, timeout, resource_ids = "broken", "test", 0.05, 1.0, ("scratch", "home")
 
-    def collect(self, now: datetime) -> list[Observation]:
+    def collect(self, now: datetime) -> Cycle:
         raise ConnectionRefusedError("[Errno 111] Connection refused")
 
 
 class Hung:
-    name, interval, timeout, resource_ids = "hung", 0.05, 0.2, ("broker",)
+    name, kind, interval, timeout, resource_ids = "hung", "test", 0.05, 0.2, ("broker",)
 
     def __init__(self) -> None:
         self.release = threading.Event()
 
-    def collect(self, now: datetime) -> list[Observation]:
+    def collect(self, now: datetime) -> Cycle:
         self.release.wait(5)
-        return []
+        return Cycle([])
 
 
 class Healthy:
-    name, interval, timeout, resource_ids = "healthy", 0.05, 1.0, ("batch",)
+    name, kind, interval, timeout, resource_ids = "healthy", "test", 0.05, 1.0, ("batch",)
+    SPEC = MetricSpec("facstat_test_widgets", "gauge", "Widgets seen.", ("site",))
 
-    def collect(self, now: datetime) -> list[Observation]:
-        return [Observation("batch", now, "healthy", ProbeState.UP, 1.0)]
+    def collect(self, now: datetime) -> Cycle:
+        fam = self.SPEC.family()
+        fam.add_metric(["a"], 3.0)
+        return Cycle([Observation("batch", now, "healthy", ProbeState.UP, 1.0)], [fam])
 
 
 def test_a_collector_that_raises_reports_unknown_with_its_error_for_every_resource() -> None:
@@ -84,3 +92,26 @@ def test_one_hung_collector_does_not_stall_the_others() -> None:
     assert sum(o.source == "healthy" for o in received) >= 3
     assert any(o.reasons and o.reasons[0].code == "collector_timeout" for o in received)
     assert not any(o.state == ProbeState.UP for o in received if o.source != "healthy")
+
+
+def test_each_cycle_exports_the_sources_metrics_and_self_metrics_that_promtool_accepts() -> None:
+    metrics = CycleMetrics()
+    with ThreadPoolExecutor(2) as pool:
+        run_once(Healthy(), T0, pool, metrics)
+        run_once(Broken(), T0, pool, metrics)
+    registry = CollectorRegistry()
+    registry.register(metrics)
+    text = generate_latest(registry).decode()
+    assert 'facstat_test_widgets{site="a"} 3.0' in text
+    assert 'facstat_collector_errors_total{collector="broken",kind="test"} 1.0' in text
+    assert 'facstat_collector_errors_total{collector="healthy",kind="test"} 0.0' in text
+    samples = {
+        (s.name, s.labels.get("collector")): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+    assert (
+        samples[("facstat_collector_last_success_timestamp_seconds", "healthy")] == T0.timestamp()
+    )
+    assert ("facstat_collector_last_success_timestamp_seconds", "broken") not in samples
+    assert_promtool_accepts(text)
