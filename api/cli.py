@@ -135,6 +135,43 @@ def _table(overall: dict[str, object], items: list[dict[str, object]]) -> Table:
     return table
 
 
+@app.command()
+def collect(
+    facility: Annotated[Path, typer.Option("--facility", help="facility YAML file")],
+    push: Annotated[
+        str | None, typer.Option(help="facstat base URL to push observations to")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="FACSTAT_PUSH_TOKEN", help="bearer token for --push")
+    ] = None,
+    listen: Annotated[
+        str | None, typer.Option(help="serve Prometheus metrics on [HOST]:PORT (exporter mode)")
+    ] = None,
+    spool: Annotated[Path, typer.Option(help="where batches wait until delivered")] = Path(
+        "var/spool"
+    ),
+    kind: Annotated[list[str] | None, typer.Option(help="only collectors of this kind")] = None,
+    run_for: Annotated[
+        float | None, typer.Option("--for", help="stop after this many seconds")
+    ] = None,
+) -> None:
+    """Run collectors outside the API: push their observations, serve their metrics, or both."""
+    from collectors.collect import run_collect
+
+    if push is None and listen is None:
+        err.print("[red]error:[/red] give --push URL (with --token) and/or --listen [HOST]:PORT")
+        raise typer.Exit(2)
+    if push is not None and not token:
+        err.print("[red]error:[/red] --push needs --token (or FACSTAT_PUSH_TOKEN)")
+        raise typer.Exit(2)
+    try:
+        config = load_facility(facility)
+        run_collect(config, push, token, listen, spool, kind or [], run_for, console.print)
+    except (ConfigError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
 @app.command("config-docs")
 def config_docs(
     out: Annotated[Path, typer.Option(help="where to write")] = Path("docs/facility-file.md"),

@@ -157,7 +157,13 @@ class LiveServer:
 @pytest.fixture
 def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     """A real uvicorn server on a free loopback port, in a thread."""
-    port = free_port()
+    server = start_server(runtime, free_port())
+    yield server
+    stop_server(server)
+
+
+def start_server(runtime: Runtime, port: int) -> LiveServer:
+    """Start a real uvicorn server for `runtime` on `port`, in a thread."""
     cfg = uvicorn.Config(
         create_app(runtime=runtime, start=False), host="127.0.0.1", port=port, log_level="warning"
     )
@@ -171,9 +177,12 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     httpx.get(url + "/healthz").raise_for_status()
-    yield LiveServer(url, runtime, server, thread)
-    server.should_exit = True
-    thread.join(timeout=10)
+    return LiveServer(url, runtime, server, thread)
+
+
+def stop_server(live: LiveServer) -> None:
+    live.server.should_exit = True
+    live.thread.join(timeout=10)
 
 
 def assert_promtool_accepts(exposition: str) -> None:

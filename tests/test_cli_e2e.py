@@ -121,3 +121,27 @@ def test_production_refuses_to_start_without_a_real_collector_token(tmp_path: Pa
     )
     assert out.returncode == 2
     assert "collector_token" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_collect_without_a_destination_or_with_nothing_to_run_says_why() -> None:
+    facility = str(Path(__file__).parent / "data" / "small-facility.yaml")
+    out = subprocess.run(
+        [str(BIN), "collect", "--facility", facility], capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 2 and "--push URL" in out.stderr
+    out = subprocess.run(
+        [str(BIN), "collect", "--facility", facility, "--push", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "FACSTAT_PUSH_TOKEN": ""},
+    )
+    assert out.returncode == 2 and "--token" in out.stderr
+    out = subprocess.run(
+        [str(BIN), "collect", "--facility", facility, "--listen", "nonsense"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 2
+    assert "no collector to run" in out.stderr and "Traceback" not in out.stderr
