@@ -183,6 +183,17 @@ def config_docs(
     console.print(f"[green]wrote[/green] {out}")
 
 
+@app.command("metrics-docs")
+def metrics_docs(
+    out: Annotated[Path, typer.Option(help="where to write")] = Path("docs/metrics.md"),
+) -> None:
+    """Regenerate the list of every exported metric."""
+    from collectors.docs import render
+
+    out.write_text(render(), encoding="utf-8")
+    console.print(f"[green]wrote[/green] {out}")
+
+
 @app.command("db-upgrade")
 def db_upgrade() -> None:
     """Apply the store's migrations to FACSTAT_DATABASE_URL."""
