@@ -73,7 +73,13 @@ class Runtime:
         self._spawn("engine-tick", self._tick_loop)
         if self.settings.run_collectors:
             found = collectors_for(self.config, demo=self.settings.demo, clock=self.clock)
-            self.runner = CollectorRunner(found, self.service.ingest, self.clock, self.registry)
+            self.runner = CollectorRunner(
+                found,
+                self.service.ingest,
+                self.clock,
+                self.registry,
+                tracer_provider=self.tracer_provider,
+            )
             self.runner.start()
 
     def stop(self) -> None:

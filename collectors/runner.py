@@ -16,8 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter
 
+from collectors import tracing
 from collectors.base import Collector, Cycle
 from collectors.metrics import CycleMetrics
 from facility.config import FacilityConfig
@@ -36,11 +39,42 @@ def failure_observations(c: Collector, now: datetime, code: str, message: str) -
 
 
 def run_once(
-    c: Collector, now: datetime, pool: ThreadPoolExecutor, metrics: CycleMetrics | None = None
+    c: Collector,
+    now: datetime,
+    pool: ThreadPoolExecutor,
+    metrics: CycleMetrics | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> list[Observation]:
-    """One cycle of one collector; never raises. Its metrics go to `metrics`."""
+    """One cycle of one collector, as one span; never raises. Its metrics go to `metrics`."""
+    tracer = tracer or trace.get_tracer("facstat.collectors")
+    attrs = {"facstat.collector": c.name, "facstat.kind": c.kind}
+    with tracer.start_as_current_span(f"collect {c.name}", attributes=attrs) as span:
+        observations = _cycle(c, now, pool, metrics, tracer)
+        span.set_attribute("facstat.observations", len(observations))
+        return observations
+
+
+def _in_context(
+    ctx: otel_context.Context, tracer: trace.Tracer, c: Collector, now: datetime
+) -> Cycle:
+    """Run `collect` in a worker thread under the cycle's span, so its calls are children."""
+    tracing.use(tracer)
+    token = otel_context.attach(ctx)
+    try:
+        return c.collect(now)
+    finally:
+        otel_context.detach(token)
+
+
+def _cycle(
+    c: Collector,
+    now: datetime,
+    pool: ThreadPoolExecutor,
+    metrics: CycleMetrics | None,
+    tracer: trace.Tracer,
+) -> list[Observation]:
     started = time.perf_counter()
-    future = pool.submit(c.collect, now)
+    future = pool.submit(_in_context, otel_context.get_current(), tracer, c, now)
     try:
         cycle = future.result(timeout=c.timeout)
     except FutureTimeout:
@@ -70,7 +104,9 @@ class CollectorRunner:
         clock: Callable[[], datetime],
         registry: CollectorRegistry | None = None,
         metrics: CycleMetrics | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
     ) -> None:
+        self.tracer = trace.get_tracer("facstat.collectors", tracer_provider=tracer_provider)
         self.collectors = list(collectors)
         self.sink = sink
         self.clock = clock
@@ -106,7 +142,7 @@ class CollectorRunner:
     def _loop(self, c: Collector) -> None:
         while not self._stop.is_set():
             now = self.clock()
-            observations = run_once(c, now, self._pool, self.metrics)
+            observations = run_once(c, now, self._pool, self.metrics, self.tracer)
             try:
                 if observations:
                     self.sink(observations, self.clock())

@@ -7,9 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from collectors import tracing
 from collectors.base import Cycle, MetricSpec
 from collectors.metrics import CycleMetrics
 from collectors.runner import CollectorRunner, run_once
@@ -115,3 +119,27 @@ def test_each_cycle_exports_the_sources_metrics_and_self_metrics_that_promtool_a
     )
     assert ("facstat_collector_last_success_timestamp_seconds", "broken") not in samples
     assert_promtool_accepts(text)
+
+
+class Traced:
+    name, kind, interval, timeout, resource_ids = "traced", "test", 1.0, 2.0, ("home",)
+
+    def collect(self, now: datetime) -> Cycle:
+        with tracing.call("first-call", argv="probe --a"), tracing.call("nested"):
+            pass
+        with tracing.call("second-call"):
+            return Cycle([Observation("home", now, "traced", ProbeState.UP, 1.0)])
+
+
+def test_a_collection_cycle_is_one_span_with_the_sources_calls_as_children() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with ThreadPoolExecutor(2) as pool:
+        run_once(Traced(), T0, pool, tracer=provider.get_tracer("t"))
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    cycle = spans["collect traced"]
+    assert spans["first-call"].parent.span_id == cycle.context.span_id
+    assert spans["second-call"].parent.span_id == cycle.context.span_id
+    assert spans["nested"].parent.span_id == spans["first-call"].context.span_id
+    assert cycle.attributes["facstat.observations"] == 1
