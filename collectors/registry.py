@@ -12,7 +12,10 @@ from facility.config import FacilityConfig, Resource
 log = logging.getLogger("facstat.collectors")
 
 # kind (as written in a facility file's `collector.kind`) -> module with `build`
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "rabbitmq": "collectors.rabbitmq_dsn",
+    "redis": "collectors.redis_dsn",
+}
 
 
 def builder(kind: str) -> Builder | None:
