@@ -31,6 +31,10 @@ _INT = _TABLES["status_interval"]
 _EVT = _TABLES["event"]
 _OBS = _TABLES["observation"]
 _META = _TABLES["store_meta"]
+_OPEN = (_INT.c.resource_id == sa.bindparam("rid"), _INT.c.end.is_(None))
+_DROP_EMPTY_OPEN = _INT.delete().where(*_OPEN, _INT.c.start >= sa.bindparam("at"))
+_CLOSE_OPEN = _INT.update().where(*_OPEN).values(end=sa.bindparam("at"))
+
 # The two statements run for every observation bypass SQLAlchemy's per-value type
 # processing (most of the ingest cost): their parameters are prepared by `codec`.
 _OBS_INSERT = (
@@ -124,8 +128,8 @@ class Store:
                         _OBS_INSERT,
                         [codec.observation_params(o, received_at, _ts(conn)) for o in observations],
                     )
-                for t in transitions:
-                    self._record_transition(conn, t)
+                if transitions:
+                    self._record_transitions(conn, transitions)
                 rows = [codec.current_row(s, tr) for s, tr in current]
                 if rows:
                     _upsert(conn, _CUR, rows, "resource_id")
@@ -135,16 +139,16 @@ class Store:
         except OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
 
-    def _record_transition(self, conn: Connection, t: Transition) -> None:
-        rid = t.after.resource_id
-        open_now = (_INT.c.resource_id == rid, _INT.c.end.is_(None))
-        conn.execute(_INT.delete().where(*open_now, _INT.c.start >= t.at))  # would be empty
-        conn.execute(
-            _INT.update().where(_INT.c.resource_id == rid, _INT.c.end.is_(None)).values(end=t.at)
-        )
-        conn.execute(_INT.insert(), [codec.interval_row(t.after, t.at)])
-        if t.state_changed:
-            conn.execute(_EVT.insert(), [codec.event_row(t, str(uuid.uuid4()))])
+    def _record_transitions(self, conn: Connection, transitions: Sequence[Transition]) -> None:
+        """Close each resource's open interval, open the new one, log state changes.
+        One statement per kind, for all transitions (a drained partition moves many)."""
+        keys = [{"rid": t.after.resource_id, "at": t.at} for t in transitions]
+        conn.execute(_DROP_EMPTY_OPEN, keys)  # an interval that would end where it starts
+        conn.execute(_CLOSE_OPEN, keys)
+        conn.execute(_INT.insert(), [codec.interval_row(t.after, t.at) for t in transitions])
+        events = [codec.event_row(t, str(uuid.uuid4())) for t in transitions if t.state_changed]
+        if events:
+            conn.execute(_EVT.insert(), events)
 
     def _bump_version(self, conn: Connection) -> int:
         row = conn.execute(

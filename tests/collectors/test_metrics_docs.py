@@ -10,7 +10,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
 
 def test_the_committed_metrics_reference_matches_the_code() -> None:
-    assert DOC.read_text(encoding="utf-8") == render(), "run `facstat metrics-docs` and commit the result"
+    assert DOC.read_text(encoding="utf-8") == render(), (
+        "run `facstat metrics-docs` and commit the result"
+    )
 
 
 def test_every_collector_metric_follows_the_naming_convention() -> None:
