@@ -43,12 +43,12 @@ import pika
 from pika.exceptions import ChannelClosedByBroker, ConnectionBlockedTimeout
 from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collectors.base import Collector, Cycle, MetricSpec
+from collectors.common import parse_options
 from collectors.trends import growing
 from facility.config import FacilityConfig, Resource
-from facility.errors import ConfigError, Issue
 from facility.model import Observation, ProbeState, Reason
 
 log = logging.getLogger("facstat.collectors")
@@ -370,13 +370,7 @@ class RabbitMQCollector:
 
 def options(resource: Resource) -> RabbitOptions:
     """The resource's collector options, or a `ConfigError` naming each bad field."""
-    raw = resource.collector.options if resource.collector else {}
-    try:
-        return RabbitOptions.model_validate(raw)
-    except ValidationError as exc:
-        path = f"resources[{resource.id}].collector.options"
-        issues = [Issue(".".join([path, *map(str, e["loc"])]), e["msg"]) for e in exc.errors()]
-        raise ConfigError("facility file", issues) from exc
+    return parse_options(RabbitOptions, resource)
 
 
 def build(config: FacilityConfig, resources: list[Resource]) -> list[Collector]:

@@ -36,15 +36,15 @@ from typing import Any
 
 import redis
 from prometheus_client.core import Metric
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from redis.backoff import NoBackoff
 from redis.connection import parse_url
 from redis.retry import Retry
 
 from collectors.base import Collector, Cycle, MetricSpec
+from collectors.common import parse_options
 from collectors.trends import growing
 from facility.config import FacilityConfig, Resource
-from facility.errors import ConfigError, Issue
 from facility.model import Observation, ProbeState, Reason
 
 KIND = "redis"
@@ -437,13 +437,7 @@ class RedisCollector:
 
 def options(resource: Resource) -> RedisOptions:
     """The resource's collector options, or a `ConfigError` naming each bad field."""
-    raw = resource.collector.options if resource.collector else {}
-    try:
-        return RedisOptions.model_validate(raw)
-    except ValidationError as exc:
-        path = f"resources[{resource.id}].collector.options"
-        issues = [Issue(".".join([path, *map(str, e["loc"])]), e["msg"]) for e in exc.errors()]
-        raise ConfigError("facility file", issues) from exc
+    return parse_options(RedisOptions, resource)
 
 
 def build(config: FacilityConfig, resources: list[Resource]) -> list[Collector]:

@@ -13,6 +13,9 @@ log = logging.getLogger("facstat.collectors")
 
 # kind (as written in a facility file's `collector.kind`) -> module with `build`
 KINDS: dict[str, str] = {
+    "filesystem": "collectors.filesystem",
+    "link": "collectors.link",
+    "lustre": "collectors.lustre",
     "rabbitmq": "collectors.rabbitmq_dsn",
     "redis": "collectors.redis_dsn",
 }
