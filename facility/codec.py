@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,12 +146,21 @@ def sqlite_ts(value: datetime) -> str:
 Stamp = Callable[[datetime], object]
 
 
-def observation_params(o: Observation, received_at: datetime, stamp: Stamp) -> tuple[object, ...]:
-    """Driver-level parameters of one observation row (see `store._OBS_INSERT`)."""
+def observation_rows(
+    observations: Sequence[Observation], received_at: datetime, stamp: Stamp
+) -> list[tuple[object, ...]]:
+    """Driver-level parameters of observation rows (see `store._OBS_INSERT`); a batch
+    shares its timestamps, so each distinct one is converted once."""
+    stamp = functools.lru_cache(maxsize=256)(stamp)
+    received = stamp(received_at)
+    return [observation_params(o, received, stamp) for o in observations]
+
+
+def observation_params(o: Observation, received: object, stamp: Stamp) -> tuple[object, ...]:
     return (
         o.resource_id,
         stamp(o.observed_at),
-        stamp(received_at),
+        received,
         o.source,
         o.state.value,
         o.capacity,

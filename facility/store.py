@@ -126,7 +126,7 @@ class Store:
                     _bulk(
                         conn,
                         _OBS_INSERT,
-                        [codec.observation_params(o, received_at, _ts(conn)) for o in observations],
+                        codec.observation_rows(observations, received_at, _ts(conn)),
                     )
                 if transitions:
                     self._record_transitions(conn, transitions)

@@ -1,0 +1,1 @@
+"""facstat benchmarks: figures for the read path, the ingest path and memory (see README.md)."""
