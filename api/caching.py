@@ -74,8 +74,12 @@ def not_modified(request: Request, etag: str, changed_at: datetime | None) -> bo
     return since.tzinfo is not None and changed_at.replace(microsecond=0) <= since
 
 
-def _respond(
-    request: Request, body: bytes, etag: str, changed_at: datetime | None, media_type: str
+def respond(
+    request: Request,
+    body: bytes,
+    etag: str,
+    changed_at: datetime | None,
+    media_type: str = MEDIA_JSON,
 ) -> Response:
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if changed_at is not None:
@@ -95,14 +99,14 @@ def conditional(
 ) -> Response:
     """A 200 with validators, or a 304 when the client's copy is current."""
     body, etag = cache.get_or_render(version, request_key(request), render)
-    return _respond(request, body, etag, changed_at, media_type)
+    return respond(request, body, etag, changed_at, media_type)
 
 
 def conditional_body(
     request: Request, body: bytes, changed_at: datetime | None, media_type: str = MEDIA_JSON
 ) -> Response:
     """The same validation for a body that is not cached per version (e.g. history)."""
-    return _respond(request, body, etag_of(body), changed_at, media_type)
+    return respond(request, body, etag_of(body), changed_at, media_type)
 
 
 def etag_of(body: bytes) -> str:
@@ -127,4 +131,4 @@ async def conditional_async(
         body, etag = await run_in_threadpool(cache.get_or_render, version, key, render)
     else:
         body, etag = cache.get_or_render(version, key, render)
-    return _respond(request, body, etag, changed_at, MEDIA_JSON)
+    return respond(request, body, etag, changed_at, MEDIA_JSON)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemException
@@ -52,3 +54,15 @@ async def require_collector(
 
 
 CollectorAuth = Depends(require_collector)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse_query(model: type[ModelT], request: Request) -> ModelT:
+    """Validate a route's query string as `model`; errors name `query.<field>` (400)."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from api.schemas import ProblemOut
 
@@ -57,3 +58,17 @@ def _fix_errors(method: str, responses: dict[str, Any]) -> None:
     for code, resp in responses.items():
         if code[0] in "45" and "content" in resp:
             resp["content"] = {"application/problem+json": next(iter(resp["content"].values()))}
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI parameters for a query validated in the route itself (`deps.parse_query`)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    out = []
+    for name, prop in schema["properties"].items():
+        desc = prop.pop("description", None)
+        prop.pop("title", None)
+        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": prop}
+        if desc:
+            param["description"] = desc
+        out.append(param)
+    return out

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.caching import conditional_async, conditional_body
-from api.deps import RuntimeDep, SnapshotDep
+from api.caching import conditional_async, conditional_body, request_key, respond
+from api.deps import RuntimeDep, SnapshotDep, parse_query
+from api.openapi import query_parameters
 from api.problems import ProblemException
-from api.schemas import HistoryOut, ResourceOut, ResourcePage
+from api.schemas import HistoryOut, ProblemOut, ResourceOut, ResourcePage
 from api.views import dumps, interval_out, ts
 from facility.errors import UnknownResourceError
 from facility.model import State
@@ -26,45 +28,60 @@ At = Annotated[
 MAX_HISTORY = timedelta(days=400)
 
 
+class ResourceQuery(BaseModel):
+    """Query of `GET /resources`; validated only when the answer is not cached already."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str | None = Field(None, max_length=64, description="resource type")
+    system: str | None = Field(None, max_length=64, description="system id")
+    state: State | None = Field(None, description="effective state")
+    group: str | None = Field(None, max_length=64, description="group label")
+    cursor: str | None = Field(
+        None, max_length=200, description="`next_cursor` of the previous page"
+    )
+    limit: int = Field(100, ge=1, le=1000, description="items per page")
+    at: datetime | None = Field(
+        None, description="read the state at this past instant (time travel)"
+    )
+
+
 @router.get(
-    "/resources", response_model=ResourcePage, summary="Resources with their effective status"
+    "/resources",
+    response_model=ResourcePage,
+    summary="Resources with their effective status",
+    responses={400: {"model": ProblemOut, "description": "Invalid query parameter"}},
+    openapi_extra={"parameters": query_parameters(ResourceQuery)},
 )
-async def list_resources(
-    request: Request,
-    rt: RuntimeDep,
-    snap: SnapshotDep,
-    type: Annotated[str | None, Query(max_length=64, description="resource type")] = None,
-    system: Annotated[str | None, Query(max_length=64)] = None,
-    state: State | None = None,
-    group: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[
-        str | None, Query(max_length=200, description="from the previous page")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    at: At = None,
-) -> Response:
-    after = _decode_cursor(cursor)
-    at = _check_at(at, rt.clock())
+async def list_resources(request: Request, rt: RuntimeDep, snap: SnapshotDep) -> Response:
+    """Filters combine with AND; paging by cursor, in id order. A poller whose query is
+    already rendered for the current version gets its answer (or 304) at once."""
+    hit = rt.cache.peek(snap.version, request_key(request))
+    if hit is not None:
+        return respond(request, *hit, snap.changed_at)
+    q = parse_query(ResourceQuery, request)
+    after = _decode_cursor(q.cursor)
+    at = _check_at(q.at, rt.clock())
 
     def render() -> bytes:
-        items = _items(rt, snap, at)
-        rows = [
-            r
-            for r in items
-            if r["id"] > after
-            and (type is None or r["type"] == type)
-            and (system is None or r["system"] == system)
-            and (state is None or r["state"] == state.value)
-            and (group is None or r["group"] == group)
-        ]
-        page = rows[:limit]
-        more = len(rows) > limit
+        rows = [r for r in _items(rt, snap, at) if r["id"] > after and _matches(r, q)]
+        page = rows[: q.limit]
+        more = len(rows) > q.limit
         return dumps(
             {"items": page, "next_cursor": _encode_cursor(page[-1]["id"]) if more else None}
         )
 
     return await conditional_async(
         request, rt.cache, snap.version, snap.changed_at, render, blocking=at is not None
+    )
+
+
+def _matches(r: dict[str, Any], q: ResourceQuery) -> bool:
+    return (
+        (q.type is None or r["type"] == q.type)
+        and (q.system is None or r["system"] == q.system)
+        and (q.state is None or r["state"] == q.state.value)
+        and (q.group is None or r["group"] == q.group)
     )
 
 
