@@ -19,8 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from collectors.base import Cycle
-from facility.config import FacilityConfig
+from collectors import rabbitmq_dsn, redis_dsn
+from collectors.base import Collector, Cycle
+from collectors.rabbitmq_dsn import RabbitMQCollector
+from collectors.redis_dsn import RedisCollector
+from facility.config import FacilityConfig, Resource
 from facility.engine import Window
 from facility.model import Observation, ProbeState, Reason
 
@@ -66,15 +69,6 @@ def batch_partition(t: float) -> Reading:
     )
 
 
-def rabbitmq(t: float) -> Reading:
-    if not _between(t, 120, 240):
-        return _up(None, round_trip_seconds=0.004, queue_depth=12)
-    reason = Reason("broker_slow", "publish→consume round trip 850 ms (degraded above 250 ms)")
-    return Reading(
-        ProbeState.DEGRADED, None, {"round_trip_seconds": 0.85, "queue_depth": 5400}, (reason,)
-    )
-
-
 def tokamak_link(t: float) -> Reading:
     if not _between(t, 200, 300):
         return _up(1.0, packet_loss_ratio=0.0, rtt_seconds=0.021)
@@ -95,7 +89,6 @@ def scratch(t: float) -> Reading:
 
 SCENARIO: dict[str, Callable[[float], Reading]] = {
     "borealis-batch": batch_partition,
-    "dsn-rabbitmq": rabbitmq,
     "link-tokamak": tokamak_link,
     "scratch": scratch,
 }
@@ -111,7 +104,11 @@ class DemoCollector:
 
     def __init__(self, config: FacilityConfig, start: datetime) -> None:
         self.start = start
-        self.resource_ids = [r.id for r in config.resources]
+        self.resource_ids = [
+            r.id
+            for r in config.resources
+            if not (r.collector and r.collector.kind in DEMO_ADAPTERS)
+        ]
 
     def collect(self, now: datetime) -> Cycle:
         t = _phase(self.start, now)
@@ -130,6 +127,64 @@ class DemoCollector:
                 )
             )
         return Cycle(out)
+
+
+class DemoRabbitMQ(RabbitMQCollector):
+    """The RabbitMQ broker of the scenario, published by the real RabbitMQ collector:
+    only the probe is simulated (a round trip of 4 ms, 850 ms from 2:00 to 4:00)."""
+
+    def __init__(self, resource: Resource, start: datetime, clock: Callable[[], datetime]) -> None:
+        super().__init__(resource.id, rabbitmq_dsn.options(resource))
+        self.interval, self.start, self.clock = INTERVAL, start, clock
+
+    def probe(self) -> rabbitmq_dsn.Reading:
+        slow = _between(_phase(self.start, self.clock()), 120, 240)
+        queues = [rabbitmq_dsn.QueueReading(q, 5400 if slow else 12, 4) for q in self.opts.queues]
+        return rabbitmq_dsn.Reading(
+            connect_seconds=0.002, round_trip_seconds=0.85 if slow else 0.004, queues=queues
+        )
+
+
+class DemoRedis(RedisCollector):
+    """The Redis broker of the scenario, published by the real Redis collector."""
+
+    def __init__(self, resource: Resource, clock: Callable[[], datetime]) -> None:
+        super().__init__(resource.id, redis_dsn.options(resource))
+        self.interval = INTERVAL
+
+    def probe(self) -> redis_dsn.Reading:
+        info = redis_dsn.ServerInfo(
+            connected_clients=42,
+            used_memory=3_200_000_000,
+            maxmemory=16_000_000_000,
+            role="master",
+            connected_replicas=1,
+            replication_lag=0,
+            master_link_up=None,
+            evicted_keys=0,
+            rejected_connections=0,
+        )
+        streams = [redis_dsn.StreamReading(name, 1200, 3, "analysis") for name in self.opts.streams]
+        return redis_dsn.Reading(ping_seconds=0.0004, info=info, streams=streams)
+
+
+DEMO_ADAPTERS = {"rabbitmq", "redis"}
+
+
+def demo_collectors(
+    config: FacilityConfig, start: datetime, clock: Callable[[], datetime]
+) -> list[Collector]:
+    """The demo's sources: real collectors with simulated probes where they exist, and
+    the scenario collector for every other resource."""
+    out: list[Collector] = []
+    for r in config.resources:
+        kind = r.collector.kind if r.collector else None
+        if kind == "rabbitmq":
+            out.append(DemoRabbitMQ(r, start, clock))
+        elif kind == "redis":
+            out.append(DemoRedis(r, clock))
+    out.append(DemoCollector(config, start))
+    return out
 
 
 class DemoMaintenance:

@@ -157,9 +157,9 @@ def collectors_for(
 ) -> list[Collector]:
     """The collectors for a facility: the simulated demo sources, or the real adapters."""
     if demo:
-        from collectors.demo import DemoCollector
+        from collectors.demo import demo_collectors
 
-        return [DemoCollector(config, start=clock())]
+        return demo_collectors(config, clock(), clock)
     from collectors.registry import build_all
 
     return build_all(config)

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from collectors.demo import CYCLE, INTERVAL, DemoCollector, DemoMaintenance
+from collectors.base import Cycle
+from collectors.demo import CYCLE, INTERVAL, DemoMaintenance, demo_collectors
 from facility.config import load_facility
 from facility.model import State
 from facility.service import StatusService
@@ -16,17 +17,28 @@ from tests.conftest import Clock
 
 
 @pytest.fixture
-def demo(tmp_path, clock: Clock) -> Iterator[tuple[StatusService, DemoCollector]]:
+def demo(tmp_path, clock: Clock) -> Iterator[tuple[StatusService, Sources]]:
     config = load_facility(demo_facility_file())
     store = Store.from_url(f"sqlite:///{tmp_path / 'demo.db'}")
     service = StatusService(config, store, DemoMaintenance(clock.now), clock=clock)
-    yield service, DemoCollector(config, start=clock.now)
+    yield service, Sources(demo_collectors(config, clock.now, clock), clock.now)
     store.close()
 
 
-def run_cycle(
-    service: StatusService, collector: DemoCollector, clock: Clock
-) -> dict[str, set[State]]:
+class Sources:
+    """Every demo collector, collected together like the runner does."""
+
+    def __init__(self, collectors: list, start) -> None:
+        self.collectors, self.start = collectors, start
+
+    def collect(self, now):
+        return Cycle([o for c in self.collectors for o in c.collect(now).observations])
+
+    def metrics(self, now) -> list:
+        return [m for c in self.collectors for m in c.collect(now).metrics]
+
+
+def run_cycle(service: StatusService, collector: Sources, clock: Clock) -> dict[str, set[State]]:
     """Run one scenario cycle; return every state each resource went through."""
     seen: dict[str, set[State]] = {}
     for _ in range(int(CYCLE / INTERVAL) + 2):
@@ -92,3 +104,16 @@ def test_the_facility_returns_to_up_after_a_cycle(demo, clock: Clock) -> None:
         service.ingest(collector.collect(clock.now).observations, clock.now)
         clock.advance(INTERVAL)
     assert {s.state for s in service.snapshot().statuses.values()} == {State.UP}
+
+
+def test_the_slow_broker_is_published_by_the_real_rabbitmq_collector(demo, clock: Clock) -> None:
+    service, sources = demo
+    clock.advance(150)
+    for _ in range(3):
+        service.ingest(sources.collect(clock.now).observations, clock.now)
+        clock.advance(INTERVAL)
+    broker = service.snapshot().statuses["dsn-rabbitmq"]
+    assert broker.state == State.DEGRADED and broker.source == "rabbitmq-dsn-rabbitmq"
+    assert {r.code for r in broker.reasons} >= {"broker_slow", "backlog_high"}
+    names = {m.name for m in sources.metrics(clock.now)}
+    assert "facstat_rabbitmq_round_trip_seconds" in names
