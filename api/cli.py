@@ -10,6 +10,7 @@ from typing import Annotated
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from facility.config import load_facility
@@ -19,8 +20,8 @@ from facility.settings import Settings, demo_facility_file, load_settings
 app = typer.Typer(
     help="facstat: facility status for HPC centres serving experiments.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 Host = Annotated[str, typer.Option(help="address to listen on")]
 Port = Annotated[int, typer.Option(help="port to listen on")]
@@ -39,7 +40,7 @@ def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print("[red]error:[/red]", escape(str(exc)))
         raise typer.Exit(2) from exc
 
 
@@ -51,7 +52,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     try:
         application = create_app(settings)
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print("[red]error:[/red]", escape(str(exc)))
         raise typer.Exit(2) from exc
     console.print(
         f"facstat on [bold]http://{host}:{port}/[/bold]  (API docs: /docs, store: {settings.database_url})"
@@ -74,11 +75,20 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000, facility: FacilityOpt = No
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="facility YAML file")]) -> None:
     """Validate a facility file; exit 1 and name every problem if it is invalid."""
+    from collectors.registry import check
+
     try:
         config = load_facility(file)
+        issues, missing = check(config)
+        if issues:
+            raise ConfigError(str(file), issues)
     except ConfigError as exc:
-        err.print(f"[red]invalid:[/red] {exc}")
+        err.print("[red]invalid:[/red]", escape(str(exc)))
         raise typer.Exit(1) from exc
+    if missing:
+        err.print(
+            f"[yellow]note:[/yellow] no collector in this installation for: {', '.join(missing)}"
+        )
     console.print(
         f"[green]ok[/green]: {file}: {len(config.systems)} systems, {len(config.resources)} resources, "
         f"{sum(len(e.beamlines) for e in config.experiment_facilities)} beamlines"
@@ -97,7 +107,7 @@ def status(
             overall = client.get("/api/v1/status").raise_for_status().json()
             items = _all_resources(client)
     except httpx.HTTPError as exc:
-        err.print(f"[red]error:[/red] cannot read status from {url}: {exc}")
+        err.print("[red]error:[/red]", escape(f"cannot read status from {url}: {exc}"))
         raise typer.Exit(1) from exc
     console.print(_table(overall, items))
 
@@ -159,7 +169,10 @@ def collect(
     from collectors.collect import run_collect
 
     if push is None and listen is None:
-        err.print("[red]error:[/red] give --push URL (with --token) and/or --listen [HOST]:PORT")
+        err.print(
+            "[red]error:[/red]",
+            escape("give --push URL (with --token) and/or --listen [HOST]:PORT"),
+        )
         raise typer.Exit(2)
     if push is not None and not token:
         err.print("[red]error:[/red] --push needs --token (or FACSTAT_PUSH_TOKEN)")
@@ -168,7 +181,7 @@ def collect(
         config = load_facility(facility)
         run_collect(config, push, token, listen, spool, kind or [], run_for, console.print)
     except (ConfigError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print("[red]error:[/red]", escape(str(exc)))
         raise typer.Exit(2) from exc
 
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from collectors.base import Builder, Collector
 from facility.config import FacilityConfig, Resource
+from facility.errors import ConfigError, Issue
 
 log = logging.getLogger("facstat.collectors")
 
@@ -47,3 +48,22 @@ def build_all(config: FacilityConfig) -> list[Collector]:
     if missing:
         log.warning("no collector for kind(s) %s; their resources stay unknown", ", ".join(missing))
     return out
+
+
+def check(config: FacilityConfig) -> tuple[list[Issue], list[str]]:
+    """Problems in the collectors' options (as located issues), and the kinds that have
+    no adapter in this installation. Builds the collectors but contacts no source."""
+    issues: list[Issue] = []
+    by_kind: dict[str, list[Resource]] = defaultdict(list)
+    for r in config.resources:
+        if r.collector is not None:
+            by_kind[r.collector.kind].append(r)
+    missing = sorted(k for k in by_kind if k not in KINDS)
+    for kind, resources in sorted(by_kind.items()):
+        make = builder(kind)
+        for r in resources if make is not None else ():
+            try:
+                make(config, [r])
+            except ConfigError as exc:
+                issues += exc.issues
+    return issues, missing

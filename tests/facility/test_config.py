@@ -141,3 +141,14 @@ def test_check_config_on_a_missing_file_is_a_message_not_a_traceback(tmp_path: P
     result = CliRunner().invoke(app, ["check-config", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1
     assert "cannot read file" in result.output
+
+
+def test_check_config_names_a_bad_collector_option(tmp_path: Path) -> None:
+    data = _demo()
+    broker = next(r for r in data["resources"] if r["id"] == "dsn-redis")
+    broker["collector"]["options"]["ping_degraded_seconds"] = -1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["check-config", str(bad)])
+    assert result.exit_code == 1
+    assert "resources[dsn-redis].collector.options.ping_degraded_seconds" in result.output
