@@ -19,6 +19,7 @@ KINDS: dict[str, str] = {
     "lustre": "collectors.lustre",
     "rabbitmq": "collectors.rabbitmq_dsn",
     "redis": "collectors.redis_dsn",
+    "slurm": "collectors.slurm",
 }
 
 
