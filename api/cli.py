@@ -57,7 +57,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     console.print(
         f"facstat on [bold]http://{host}:{port}/[/bold]  (API docs: /docs, store: {settings.database_url})"
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning", loop=settings.event_loop)
 
 
 @app.command()

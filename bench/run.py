@@ -52,7 +52,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="ARG",
-        help="extra uvicorn argument, repeatable (e.g. --uvicorn=--loop --uvicorn=asyncio)",
+        help="extra uvicorn argument, repeatable; default --loop asyncio as `facstat serve` "
+        "(e.g. --uvicorn=--loop --uvicorn=uvloop to compare)",
     )
     return p.parse_args(argv)
 
@@ -163,7 +164,8 @@ def _load() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    plan = dataclasses.replace(QUICK if args.quick else FULL, uvicorn=tuple(args.uvicorn))
+    extra = tuple(args.uvicorn) or ("--loop", "asyncio")  # what `facstat serve` runs
+    plan = dataclasses.replace(QUICK if args.quick else FULL, uvicorn=extra)
     if args.only != "ingest" and not wrk.available():
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = Field("none", description="trace exporter")
     otel_endpoint: str | None = Field(None, description="OTLP/HTTP endpoint for traces")
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="largest accepted request body")
+    event_loop: Literal["asyncio", "uvloop", "auto"] = Field(
+        "asyncio",
+        description="uvicorn's event loop; asyncio gave a shorter latency tail than uvloop here (bench/)",
+    )
     bench_floor: bool = Field(False, description="serve /api/v1/_floor (benchmarks only)")
 
     @model_validator(mode="after")
