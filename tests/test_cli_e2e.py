@@ -69,7 +69,11 @@ def test_the_demo_serves_a_living_facility_and_the_status_command_prints_it(
 ) -> None:
     page = _observed_everything(demo_server)
     assert len(page["items"]) == 17
-    assert {r["source"] for r in page["items"]} == {"demo", "rabbitmq-dsn-rabbitmq", "redis-dsn-redis"}
+    assert {r["source"] for r in page["items"]} == {
+        "demo",
+        "rabbitmq-dsn-rabbitmq",
+        "redis-dsn-redis",
+    }
     first = httpx.get(demo_server + "/api/v1/status")
     assert first.json()["state"] in {"up", "degraded"}
     time.sleep(6)  # one more demo collection cycle
