@@ -1,101 +1,46 @@
 """The demo facility's simulated sources: a scenario that moves, on a loop.
 
-`facstat demo` runs this instead of real adapters, so a new user sees a living
-facility within seconds. The scenario repeats every `CYCLE` seconds from the
-moment the demo starts:
+`facstat demo` runs this instead of real sources, so a new user sees a living
+facility within seconds. Every resource whose kind has an adapter is published by
+that real collector (`slurm-borealis`, `lustre-scratch`, `link-link-tokamak`…), with
+only its source simulated, so observations, `/metrics` and dashboards are a real
+facility's; the rest (`http`) comes from the scenario collector below. The scenario
+repeats every `CYCLE` seconds from the moment the demo starts:
 
-- 0:30–3:00   a drain wave on the batch partition (up to 60 of 368 nodes, reasons given)
+- 0:30–3:00   a drain wave on the batch partition (up to 60 of 368 nodes, 'bad DIMM'
+              and 'NHC: gpu'): the simulated Slurm of `collectors.demo_slurm`
 - 2:00–4:00   the RabbitMQ streaming broker slows down (round trip 850 ms)
-- 3:20–5:00   packet loss on the tokamak link (4 %)
+- 3:20–5:00   packet loss on the tokamak link (4 %): `collectors.demo_sources`
 - 4:00–5:30   the testbed is in planned maintenance (still probed underneath)
-- 5:00–5:45   6 of 40 Lustre OSTs inactive: scratch degraded, dependents name it as root cause
+- 5:00–5:45   6 of 40 Lustre OSTs inactive: scratch degraded, dependents name it as
+              root cause (`collectors.demo_sources`)
 
-Everything else reports `up` with plausible measured values.
+Everything else reports `up` with plausible measured values. The windows are in
+`collectors.demo_timeline`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from collectors import rabbitmq_dsn, redis_dsn
+from collectors import demo_slurm, demo_sources, rabbitmq_dsn, redis_dsn
 from collectors.base import Collector, Cycle
+from collectors.demo_timeline import BROKER_SLOW, CYCLE, INTERVAL, Timeline, wobble
+from collectors.demo_timeline import between as _between
+from collectors.demo_timeline import phase as _phase
 from collectors.rabbitmq_dsn import RabbitMQCollector
 from collectors.redis_dsn import RedisCollector
 from facility.config import FacilityConfig, Resource
 from facility.engine import Window
-from facility.model import Observation, ProbeState, Reason
+from facility.model import Observation, ProbeState
 
-CYCLE = 360.0
-INTERVAL = 5.0
-BATCH_NODES = 368
-OSTS = 40
-
-
-def _phase(start: datetime, now: datetime) -> float:
-    return (now - start).total_seconds() % CYCLE
-
-
-def _between(t: float, lo: float, hi: float) -> bool:
-    return lo <= t < hi
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    state: ProbeState
-    capacity: float | None
-    values: dict[str, float]
-    reasons: tuple[Reason, ...] = ()
-
-
-def _up(capacity: float | None = 1.0, **values: float) -> Reading:
-    return Reading(ProbeState.UP, capacity, dict(values))
-
-
-def batch_partition(t: float) -> Reading:
-    if not _between(t, 30, 180):
-        return _up(1.0, nodes_total=BATCH_NODES, nodes_drained=0)
-    ramp = min(1.0, (t - 30) / 90)
-    dimm, gpu = round(44 * ramp), round(16 * ramp)
-    drained = dimm + gpu
-    msg = f"{drained} of {BATCH_NODES} nodes drained: {dimm} 'bad DIMM', {gpu} 'NHC: gpu'"
-    cap = (BATCH_NODES - drained) / BATCH_NODES
-    return Reading(
-        ProbeState.UP,
-        cap,
-        {"nodes_total": BATCH_NODES, "nodes_drained": drained},
-        (Reason("nodes_drained", msg),) if drained else (),
-    )
-
-
-def tokamak_link(t: float) -> Reading:
-    if not _between(t, 200, 300):
-        return _up(1.0, packet_loss_ratio=0.0, rtt_seconds=0.021)
-    reason = Reason("packet_loss", "4.0% packet loss over 50 probes (degraded above 1%)")
-    return Reading(
-        ProbeState.DEGRADED, None, {"packet_loss_ratio": 0.04, "rtt_seconds": 0.034}, (reason,)
-    )
-
-
-def scratch(t: float) -> Reading:
-    if not _between(t, 300, 345):
-        return _up(1.0, ost_total=OSTS, ost_inactive=0)
-    inactive = 6
-    reason = Reason("osts_inactive", f"{inactive} of {OSTS} OSTs inactive")
-    cap = (OSTS - inactive) / OSTS
-    return Reading(ProbeState.UP, cap, {"ost_total": OSTS, "ost_inactive": inactive}, (reason,))
-
-
-SCENARIO: dict[str, Callable[[float], Reading]] = {
-    "borealis-batch": batch_partition,
-    "link-tokamak": tokamak_link,
-    "scratch": scratch,
-}
+__all__ = ["CYCLE", "INTERVAL", "DemoCollector", "DemoMaintenance", "demo_collectors"]
 
 
 class DemoCollector:
-    """Observes every resource of the facility from the scenario above."""
+    """Observes the resources whose kind has no adapter (`http`): always `up`, with a
+    response time that moves a little."""
 
     name = "demo"
     kind = "demo"
@@ -104,28 +49,18 @@ class DemoCollector:
 
     def __init__(self, config: FacilityConfig, start: datetime) -> None:
         self.start = start
-        self.resource_ids = [
+        self.resource_ids: Sequence[str] = [
             r.id
             for r in config.resources
             if not (r.collector and r.collector.kind in DEMO_ADAPTERS)
         ]
 
     def collect(self, now: datetime) -> Cycle:
-        t = _phase(self.start, now)
         out = []
         for rid in self.resource_ids:
-            reading = SCENARIO.get(rid, lambda _t: _up())(t)
-            out.append(
-                Observation(
-                    rid,
-                    now,
-                    "demo",
-                    reading.state,
-                    reading.capacity,
-                    reading.values,
-                    reading.reasons,
-                )
-            )
+            seconds = 0.04 + 0.03 * wobble(rid, now.timestamp(), INTERVAL)
+            values = {"response_seconds": round(seconds, 4)}
+            out.append(Observation(rid, now, "demo", ProbeState.UP, 1.0, values))
         return Cycle(out)
 
 
@@ -138,7 +73,7 @@ class DemoRabbitMQ(RabbitMQCollector):
         self.interval, self.start, self.clock = INTERVAL, start, clock
 
     def probe(self) -> rabbitmq_dsn.Reading:
-        slow = _between(_phase(self.start, self.clock()), 120, 240)
+        slow = _between(_phase(self.start, self.clock()), *BROKER_SLOW)
         queues = [rabbitmq_dsn.QueueReading(q, 5400 if slow else 12, 4) for q in self.opts.queues]
         return rabbitmq_dsn.Reading(
             connect_seconds=0.002, round_trip_seconds=0.85 if slow else 0.004, queues=queues
@@ -168,23 +103,38 @@ class DemoRedis(RedisCollector):
         return redis_dsn.Reading(ping_seconds=0.0004, info=info, streams=streams)
 
 
-DEMO_ADAPTERS = {"rabbitmq", "redis"}
+Adapter = Callable[[Resource, Timeline], Collector]
+
+# kind -> the real collector of one resource, with its source simulated (Slurm groups
+# its resources by cluster: see `demo_collectors`)
+ADAPTERS: dict[str, Adapter] = {
+    "rabbitmq": lambda r, tl: DemoRabbitMQ(r, tl.start, tl.clock),
+    "redis": lambda r, tl: DemoRedis(r, tl.clock),
+    "lustre": demo_sources.lustre_collector,
+    "filesystem": demo_sources.filesystem_collector,
+    "link": demo_sources.link_collector,
+}
+DEMO_ADAPTERS = {*ADAPTERS, "slurm"}
 
 
 def demo_collectors(
     config: FacilityConfig, start: datetime, clock: Callable[[], datetime]
 ) -> list[Collector]:
-    """The demo's sources: real collectors with simulated probes where they exist, and
-    the scenario collector for every other resource."""
+    """The demo's sources: the real collectors with simulated sources for every kind
+    that has an adapter, and the scenario collector for the other resources."""
+    timeline = Timeline(start, clock)
     out: list[Collector] = []
+    slurm: list[Resource] = []
     for r in config.resources:
         kind = r.collector.kind if r.collector else None
-        if kind == "rabbitmq":
-            out.append(DemoRabbitMQ(r, start, clock))
-        elif kind == "redis":
-            out.append(DemoRedis(r, clock))
-    out.append(DemoCollector(config, start))
-    return out
+        if kind == "slurm":
+            slurm.append(r)
+        elif kind in ADAPTERS:
+            out.append(ADAPTERS[kind](r, timeline))
+    if slurm:
+        out += demo_slurm.collectors(config, slurm, timeline)
+    scenario = DemoCollector(config, start)
+    return [*out, scenario] if scenario.resource_ids else out
 
 
 class DemoMaintenance:

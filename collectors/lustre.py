@@ -25,7 +25,7 @@ Exposition, for a resource `scratch`::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,10 +93,14 @@ class Ran:
     timed_out: bool = False
 
 
-def run(argv: list[str], timeout: float) -> Ran:
-    """Run an lfs command with a hard deadline (`lfs df` hangs with a dead target)."""
+Spawn = Callable[[list[str], float], filesystem_io.ChildRun]
+
+
+def run(argv: list[str], timeout: float, spawn: Spawn | None = None) -> Ran:
+    """Run an lfs command with a hard deadline (`lfs df` hangs with a dead target).
+    `spawn` runs the process (default `filesystem_io.run`; the demo simulates it)."""
     try:
-        child = filesystem_io.run(argv, timeout)
+        child = (spawn or filesystem_io.run)(argv, timeout)
     except OSError as exc:
         return Ran(argv, "", f"{argv[0]}: {exc.strerror or exc}")
     if child.timed_out:
@@ -110,15 +114,16 @@ def run(argv: list[str], timeout: float) -> Ran:
 class LustreCollector:
     kind = "lustre"
 
-    def __init__(self, resource_id: str, opts: LustreOptions) -> None:
+    def __init__(self, resource_id: str, opts: LustreOptions, spawn: Spawn | None = None) -> None:
         self.name = f"lustre-{resource_id}"
         self.resource_ids: Sequence[str] = (resource_id,)
         self.interval = opts.interval
         self.timeout = 3 * (opts.command_timeout + 2 * filesystem_io.REAP_SECONDS) + 5
         self.opts = opts
+        self.spawn = spawn
 
     def collect(self, now: datetime) -> Cycle:
-        runs = [run(argv, self.opts.command_timeout) for argv in self._commands()]
+        runs = [run(argv, self.opts.command_timeout, self.spawn) for argv in self._commands()]
         rid = self.resource_ids[0]
         if all(r.problem for r in runs):
             reason = Reason(

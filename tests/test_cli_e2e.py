@@ -73,6 +73,13 @@ def test_the_demo_serves_a_living_facility_and_the_status_command_prints_it(
         "demo",
         "rabbitmq-dsn-rabbitmq",
         "redis-dsn-redis",
+        "slurm-borealis",
+        "slurm-tern",
+        "lustre-scratch",
+        "filesystem-home",
+        "filesystem-project",
+        "link-link-lightsource",
+        "link-link-tokamak",
     }
     first = httpx.get(demo_server + "/api/v1/status")
     assert first.json()["state"] in {"up", "degraded"}
