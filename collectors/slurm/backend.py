@@ -1,16 +1,20 @@
 """Where the Slurm figures come from. `Backend` is the port the collector owns: one
 method per kind of data, each one call to Slurm, each returning parsed values or
 raising `SlurmError`. `CliBackend` renders, runs and parses the 22.05 commands;
-slurmrestd and pyslurm backends implement the same methods."""
+`restd.RestdBackend` and `pyslurm_backend.PyslurmBackend` implement the same methods.
+`BACKENDS` builds each by the name of the `backend` option; `auto` (`AutoBackend`)
+picks one at its first call, so building a collector contacts no source."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Protocol
 
-from collectors.slurm import parse, render
+from collectors.slurm import parse, pyslurm_backend, render
 from collectors.slurm.errors import (
     AccountingUnreachable,
     CommandFailed,
@@ -18,8 +22,13 @@ from collectors.slurm.errors import (
     SlurmError,
 )
 from collectors.slurm.model import Diag, Job, Node, Partition, Qos, Reservation
+from collectors.slurm.options import SlurmOptions
+from collectors.slurm.pyslurm_backend import PyslurmBackend
 from collectors.slurm.render import Kind
+from collectors.slurm.restd import RestdBackend
 from collectors.slurm.run import Completed, run
+
+log = logging.getLogger("facstat.collectors")
 
 Runner = Callable[[Sequence[str], float, Mapping[str, str] | None], Completed]
 
@@ -96,3 +105,86 @@ def failure(done: Completed, kind: Kind) -> SlurmError | None:
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[0] if lines else ""
+
+
+# --- the backends by name (option `backend`) ------------------------------------------
+
+
+def cli(opts: SlurmOptions) -> CliBackend:
+    return CliBackend(
+        timeout=opts.command_timeout, slurm_conf=opts.slurm_conf, bin_dir=opts.bin_dir
+    )
+
+
+def slurmrestd(opts: SlurmOptions) -> RestdBackend:
+    return RestdBackend(
+        socket=opts.restd_socket,
+        url=None if opts.restd_socket else opts.restd_url,
+        user=opts.restd_user,
+        token=opts.restd_token,
+        version=opts.restd_version,
+        timeout=opts.command_timeout,
+    )
+
+
+def pyslurm(opts: SlurmOptions) -> PyslurmBackend:
+    return PyslurmBackend(slurm_conf=opts.slurm_conf)
+
+
+@dataclass
+class AutoBackend:
+    """pyslurm if it imports and was made for this Slurm, else slurmrestd if configured
+    and answering, else the commands: chosen at the first call, then kept."""
+
+    opts: SlurmOptions
+    runner: Runner = run
+    chosen: Backend | None = None
+
+    def diag(self) -> Diag:
+        return self.backend().diag()
+
+    def nodes(self) -> list[Node]:
+        return self.backend().nodes()
+
+    def partitions(self) -> list[Partition]:
+        return self.backend().partitions()
+
+    def jobs(self) -> list[Job]:
+        return self.backend().jobs()
+
+    def reservations(self) -> list[Reservation]:
+        return self.backend().reservations()
+
+    def qos(self) -> list[Qos]:
+        return self.backend().qos()
+
+    def backend(self) -> Backend:
+        if self.chosen is None:
+            self.chosen = detect(self.opts, self.runner)
+            log.info("slurm cluster %s read by %s", self.opts.cluster, type(self.chosen).__name__)
+        return self.chosen
+
+
+def detect(opts: SlurmOptions, runner: Runner = run) -> Backend:
+    if pyslurm_backend.usable(slurm_version(opts, runner)):
+        return pyslurm(opts)
+    if opts.restd_socket or opts.restd_url:
+        rest = slurmrestd(opts)
+        if rest.answers():
+            return rest
+    return cli(opts)
+
+
+def slurm_version(opts: SlurmOptions, runner: Runner = run) -> str:
+    """This host's Slurm release (`sinfo --version`: "slurm 22.05.8"), "" when unknown."""
+    program = str(Path(opts.bin_dir) / "sinfo") if opts.bin_dir else "sinfo"
+    done = runner([program, "--version"], opts.command_timeout, None)
+    return done.stdout.strip() if done.exit_code == 0 else ""
+
+
+BACKENDS: dict[str, Callable[[SlurmOptions], Backend]] = {
+    "cli": cli,
+    "slurmrestd": slurmrestd,
+    "pyslurm": pyslurm,
+    "auto": AutoBackend,
+}

@@ -10,16 +10,17 @@ groups resources, `partition` marks a partition; `backend` (`cli`), `slurm_conf`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from collectors.base import Collector, Cycle
+from collectors.slurm import backend as backends
 from collectors.slurm import metrics, status
-from collectors.slurm.backend import Backend, CliBackend
+from collectors.slurm.backend import Backend
 from collectors.slurm.errors import SlurmError
 from collectors.slurm.model import Snapshot
-from collectors.slurm.options import SlurmOptions, cluster_options, options
+from collectors.slurm.options import cluster_options, options
 from collectors.slurm.status import Context, Role, Target
 from facility.config import FacilityConfig, Resource
 
@@ -75,16 +76,6 @@ class SlurmCollector:
         )
 
 
-def cli_backend(opts: SlurmOptions) -> Backend:
-    return CliBackend(
-        timeout=opts.command_timeout, slurm_conf=opts.slurm_conf, bin_dir=opts.bin_dir
-    )
-
-
-# backend name (option `backend`) -> factory; slurmrestd and pyslurm go here.
-BACKENDS: dict[str, Callable[[SlurmOptions], Backend]] = {"cli": cli_backend}
-
-
 def role(r: Resource) -> Role:
     if r.type == SCHEDULER_TYPE:
         return "scheduler"
@@ -110,7 +101,7 @@ def _collector(config: FacilityConfig, resources: list[Resource]) -> Collector:
     return SlurmCollector(
         opts.cluster,
         [target(config, r) for r in resources],
-        BACKENDS[opts.backend](opts),
+        backends.BACKENDS[opts.backend](opts),
         interval=opts.interval,
         timeout=max(opts.interval, 6 * opts.command_timeout + 5),
         recent_window=opts.recent_window,

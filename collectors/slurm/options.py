@@ -2,7 +2,10 @@
 
 `cluster` groups resources into one collector; `partition` marks a partition. The
 other options are the cluster's: every resource of a cluster that sets one must
-give it the same value.
+give it the same value. `backend` picks how Slurm is read (`collectors.slurm.backend`
+builds each): the commands, slurmrestd (`restd_socket`, or `restd_url` with
+`restd_user` and the JWT `restd_token`; the socket wins when both are given), pyslurm,
+or `auto`.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from collectors.common import parse_options
 from facility.config import Resource
 from facility.errors import ConfigError, Issue
 
 PER_RESOURCE = frozenset({"cluster", "partition"})
+BackendName = Literal["cli", "slurmrestd", "pyslurm", "auto"]
 
 
 class SlurmOptions(BaseModel):
@@ -24,8 +28,20 @@ class SlurmOptions(BaseModel):
 
     cluster: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Slurm cluster name")
     partition: str | None = Field(None, description="the partition this resource is")
-    backend: Literal["cli"] = Field(
-        "cli", description="how Slurm is read: cli (sinfo/squeue --json, scontrol, sdiag)"
+    backend: BackendName = Field(
+        "cli",
+        description="how Slurm is read: cli (sinfo/squeue --json, scontrol, sdiag, sacctmgr), "
+        "slurmrestd, pyslurm, or auto (pyslurm if it imports and matches this Slurm, else "
+        "slurmrestd if configured and answering, else cli)",
+    )
+    restd_socket: str | None = Field(None, description="slurmrestd's unix socket")
+    restd_url: str | None = Field(
+        None, pattern=r"^https?://", description="slurmrestd's URL, for a JWT (restd_token)"
+    )
+    restd_user: str | None = Field(None, description="X-SLURM-USER-NAME sent with the JWT")
+    restd_token: SecretStr | None = Field(None, description="a Slurm JWT (scontrol token)")
+    restd_version: str = Field(
+        "v0.0.38", pattern=r"^v\d+\.\d+\.\d+$", description="slurmrestd's OpenAPI version"
     )
     slurm_conf: str | None = Field(None, description="SLURM_CONF for the commands")
     bin_dir: str | None = Field(None, description="directory of the Slurm commands")

@@ -2,12 +2,15 @@
 # Re-records every scenario of this directory from the real test cluster (scripts/slurm-cluster):
 #   tests/data/slurm/22.05/record.sh        (as root; leaves the cluster idle and running)
 # Each scenario is a directory with one file per command: NAME.out (stdout), and NAME.err and
-# NAME.rc only when the command wrote to stderr or exited non-zero. See README.md.
+# NAME.rc only when the command wrote to stderr or exited non-zero; and restd/, slurmrestd's
+# answers to the same questions at the same moment (curl over its unix socket): NAME.json (the
+# body) and NAME.status only when the HTTP status was not 200. See README.md.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../../../.." && pwd)"
 DIR="${FACSTAT_SLURM_DIR:-/var/lib/facstat-slurm}"
 export SLURM_CONF="$DIR/etc/slurm.conf"
+REST_SOCKET="$DIR/run/slurmrestd.socket"
 
 # The argv of collectors/slurm/render.py, plus `scontrol -o show node` (a second node source).
 declare -A COMMANDS=(
@@ -20,14 +23,40 @@ declare -A COMMANDS=(
   [sacctmgr-qos]="sacctmgr -P show qos"
 )
 
-record() {  # record SCENARIO: run every command, keep stdout, stderr and exit code
-  local out="$HERE/$1" name rc
-  rm -rf "$out" && mkdir -p "$out"
+# The requests of collectors/slurm/restd.py (openapi/v0.0.38 and dbv0.0.38).
+declare -A REQUESTS=(
+  [diag]=slurm/v0.0.38/diag
+  [nodes]=slurm/v0.0.38/nodes
+  [partitions]=slurm/v0.0.38/partitions
+  [jobs]=slurm/v0.0.38/jobs
+  [reservations]=slurm/v0.0.38/reservations
+  [qos]=slurmdb/v0.0.38/qos
+)
+
+run_command() {  # run_command OUT NAME: keep stdout, stderr and exit code of one command
+  local rc=0
+  ${COMMANDS[$2]} >"$1/$2.out" 2>"$1/$2.err" || rc=$?
+  [ -s "$1/$2.err" ] || rm "$1/$2.err"
+  [ "$rc" -eq 0 ] || echo "$rc" >"$1/$2.rc"
+}
+
+get() {  # get OUT NAME: keep the body and (when not 200) the HTTP status of one request
+  local status
+  status=$(curl -sS --max-time 60 --unix-socket "$REST_SOCKET" -o "$1/restd/$2.json" \
+    -w '%{http_code}' "http://localhost/${REQUESTS[$2]}") || status=000
+  [ "$status" = 200 ] || echo "$status" >"$1/restd/$2.status"
+}
+
+record() {  # record SCENARIO: every command and request; sdiag and /diag first, back to back
+  local out="$HERE/$1" name
+  rm -rf "$out" && mkdir -p "$out/restd"
+  run_command "$out" sdiag
+  get "$out" diag
   for name in "${!COMMANDS[@]}"; do
-    rc=0
-    ${COMMANDS[$name]} >"$out/$name.out" 2>"$out/$name.err" || rc=$?
-    [ -s "$out/$name.err" ] || rm "$out/$name.err"
-    [ "$rc" -eq 0 ] || echo "$rc" >"$out/$name.rc"
+    [ "$name" = sdiag ] || run_command "$out" "$name"
+  done
+  for name in "${!REQUESTS[@]}"; do
+    [ "$name" = diag ] || get "$out" "$name"
   done
   echo "recorded $1"
 }
@@ -42,6 +71,16 @@ reset() {
     scontrol update nodename=$n state=resume 2>/dev/null || true
   done
   sleep 3
+}
+
+restart_controller() {  # a fresh slurmctld: no backfill cycle yet, so no node is PLANNED
+  local pid
+  pid=$(cat "$DIR/run/slurmctld.pid")
+  kill "$pid"
+  while kill -0 "$pid" 2>/dev/null && ! grep -qE '^[0-9]+ \(.*\) Z' "/proc/$pid/stat"; do
+    sleep 0.2
+  done
+  "$ROOT/scripts/slurm-cluster" start >/dev/null
 }
 
 submit() { sbatch --parsable -o /dev/null "$@" >/dev/null; }
@@ -71,6 +110,7 @@ main() {
   reservations
   record jobs
   reset
+  restart_controller
   scontrol update nodename=node2 state=drain reason="bad DIMM"
   scontrol create reservation reservationname=maint_now starttime=now duration=30 nodes=node3 \
     flags=MAINT,IGNORE_JOBS users=root
