@@ -28,10 +28,8 @@ timeout of their own: a broker that stalls mid-cycle meets that guard). Expositi
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collectors.base import Collector, Cycle, MetricSpec
 from collectors.common import parse_options
-from collectors.trends import growing
+from collectors.trends import History, growing
 from facility.config import FacilityConfig, Resource
 from facility.model import Observation, ProbeState, Reason
 
@@ -291,8 +289,7 @@ class RabbitMQCollector:
         self.timeout = opts.timeout
         self.call_timeout = opts.timeout / 4
         self._params = connection_parameters(opts.url, self.call_timeout)
-        self._history: dict[str, deque[int]] = {}
-        self._lock = threading.Lock()
+        self._history = History(opts.backlog_growth_cycles)
 
     def collect(self, now: datetime) -> Cycle:
         try:
@@ -356,16 +353,7 @@ class RabbitMQCollector:
 
     def _remember(self, reading: Reading) -> dict[str, Sequence[int]]:
         """Depth history per configured queue, including this cycle."""
-        with self._lock:
-            for q in reading.queues:
-                hist = self._history.setdefault(
-                    q.name, deque(maxlen=self.opts.backlog_growth_cycles)
-                )
-                if q.messages is None:
-                    hist.clear()
-                else:
-                    hist.append(q.messages)
-            return {name: tuple(h) for name, h in self._history.items()}
+        return self._history.add((q.name, q.messages) for q in reading.queues)
 
 
 def options(resource: Resource) -> RabbitOptions:

@@ -26,9 +26,7 @@ library. Exposition::
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,7 +41,7 @@ from redis.retry import Retry
 
 from collectors.base import Collector, Cycle, MetricSpec
 from collectors.common import parse_options
-from collectors.trends import growing
+from collectors.trends import History, growing
 from facility.config import FacilityConfig, Resource
 from facility.model import Observation, ProbeState, Reason
 
@@ -372,8 +370,7 @@ class RedisCollector:
         self.interval = opts.interval
         self.timeout = opts.timeout
         self.call_timeout = opts.timeout / 4
-        self._history: dict[str, deque[int]] = {}
-        self._lock = threading.Lock()
+        self._history = History(opts.lag_growth_cycles)
 
     def collect(self, now: datetime) -> Cycle:
         try:
@@ -425,14 +422,7 @@ class RedisCollector:
 
     def _remember(self, reading: Reading) -> dict[str, Sequence[int]]:
         """Lag history per configured stream, including this cycle."""
-        with self._lock:
-            for s in reading.streams:
-                hist = self._history.setdefault(s.name, deque(maxlen=self.opts.lag_growth_cycles))
-                if s.lag is None:
-                    hist.clear()
-                else:
-                    hist.append(s.lag)
-            return {name: tuple(h) for name, h in self._history.items()}
+        return self._history.add((s.name, s.lag) for s in reading.streams)
 
 
 def options(resource: Resource) -> RedisOptions:
