@@ -9,6 +9,7 @@ held for a week does not read as a week-long queue.
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -24,6 +25,7 @@ OWN_REASONS = frozenset(
 QueueKey = tuple[str, str, str, str]  # partition, qos, state, reason_code
 
 
+@functools.lru_cache(maxsize=4096)  # pending reasons repeat across thousands of jobs
 def reason_code(reason: str) -> str:
     """A bounded label from a pending reason: `ReqNodeNotAvail, UnavailableNodes:n[1-4]`
     → `ReqNodeNotAvail`."""
