@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -185,6 +186,11 @@ def collect(
         raise typer.Exit(2) from exc
 
 
+def _write_doc(out: Path, render: Callable[[], str]) -> None:
+    out.write_text(render(), encoding="utf-8")
+    console.print(f"[green]wrote[/green] {out}")
+
+
 @app.command("config-docs")
 def config_docs(
     out: Annotated[Path, typer.Option(help="where to write")] = Path("docs/facility-file.md"),
@@ -192,8 +198,7 @@ def config_docs(
     """Regenerate the facility file reference from the models' descriptions."""
     from facility.docs import render
 
-    out.write_text(render(), encoding="utf-8")
-    console.print(f"[green]wrote[/green] {out}")
+    _write_doc(out, render)
 
 
 @app.command("metrics-docs")
@@ -203,8 +208,7 @@ def metrics_docs(
     """Regenerate the list of every exported metric."""
     from collectors.docs import render
 
-    out.write_text(render(), encoding="utf-8")
-    console.print(f"[green]wrote[/green] {out}")
+    _write_doc(out, render)
 
 
 @app.command("db-upgrade")

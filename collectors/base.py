@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from facility.config import FacilityConfig, Resource
@@ -42,6 +43,14 @@ class MetricSpec:
                 self.name.removesuffix("_total"), self.help, labels=self.labels
             )
         return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+
+    def instrument(self, registry: CollectorRegistry) -> Counter | Gauge:
+        """A live prometheus_client instrument for this spec (for process-level metrics)."""
+        if self.type == "counter":
+            return Counter(
+                self.name.removesuffix("_total"), self.help, self.labels, registry=registry
+            )
+        return Gauge(self.name, self.help, self.labels, registry=registry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Gauge
 
+from collectors.base import MetricSpec
 from facility.model import Observation
 
 log = logging.getLogger("facstat.push")
+SENT = MetricSpec("facstat_push_batches_sent_total", "counter", "Batches the API accepted.")
+FAILED = MetricSpec(
+    "facstat_push_attempts_failed_total", "counter", "Delivery attempts that failed."
+)
+REJECTED = MetricSpec(
+    "facstat_push_batches_rejected_total", "counter", "Batches the API refused as invalid."
+)
+SPOOLED = MetricSpec("facstat_push_spool_batches", "gauge", "Batches waiting on disk.")
 MAX_BACKOFF = 60.0
 
 
@@ -94,14 +103,11 @@ class PushSink:
         self._thread: threading.Thread | None = None
         self.backoff = 0.0
         reg = registry or CollectorRegistry()
-        self.sent = Counter("facstat_push_batches_sent", "Batches the API accepted.", registry=reg)
-        self.failed = Counter(
-            "facstat_push_attempts_failed", "Delivery attempts that failed.", registry=reg
-        )
-        self.rejected = Counter(
-            "facstat_push_batches_rejected", "Batches the API refused as invalid.", registry=reg
-        )
-        self.backlog = Gauge("facstat_push_spool_batches", "Batches waiting on disk.", registry=reg)
+        self.sent = SENT.instrument(reg)
+        self.failed = FAILED.instrument(reg)
+        self.rejected = REJECTED.instrument(reg)
+        self.backlog = SPOOLED.instrument(reg)
+        assert isinstance(self.backlog, Gauge)
         self.backlog.set_function(lambda: len(self.spool.pending()))
 
     def __call__(self, observations: list[Observation], now: datetime) -> None:

@@ -18,15 +18,21 @@ from datetime import datetime
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 
 from collectors import tracing
-from collectors.base import Collector, Cycle
+from collectors.base import Collector, Cycle, MetricSpec
 from collectors.metrics import CycleMetrics
 from facility.config import FacilityConfig
 from facility.model import Observation, ProbeState, Reason
 
 log = logging.getLogger("facstat.collectors")
+DELIVERY_ERRORS = MetricSpec(
+    "facstat_collector_delivery_errors_total",
+    "counter",
+    "Observation batches the in-process runner could not deliver.",
+    ("collector",),
+)
 Sink = Callable[[list[Observation], datetime], object]
 
 
@@ -118,12 +124,7 @@ class CollectorRunner:
         self._pool = ThreadPoolExecutor(
             max_workers=max(2, len(self.collectors)), thread_name_prefix="collect"
         )
-        self.failures = Counter(
-            "facstat_collector_delivery_errors",
-            "Observation batches the in-process runner could not deliver.",
-            ["collector"],
-            registry=registry,
-        )
+        self.failures = DELIVERY_ERRORS.instrument(registry or CollectorRegistry())
 
     def start(self) -> None:
         for c in self.collectors:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -188,7 +189,7 @@ class StatusService:
         touched: set[str],
         now: datetime,
         observations: Sequence[Observation],
-        seen: set[str] = frozenset(),  # type: ignore[assignment]
+        seen: AbstractSet[str] = frozenset(),
     ) -> list[Transition]:
         """Evaluate `touched` and their dependents; refresh `seen` (nothing material
         changed); store it all in one transaction, then publish the new snapshot."""
