@@ -6,13 +6,36 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from api import openapi, problems
+from api import openapi, problems, web
+from api.audit import AuditTrail
 from api.http_metrics import HttpMetrics
 from api.limits import BodyLimit
-from api.routes import events, iri, meta, observations, resources, status
+from api.pages import oncall_page, readiness_page, sla_page, status_page
+from api.ratelimit import RateLimit
+from api.routes import (
+    alerts,
+    audit,
+    beamlines,
+    events,
+    incidents,
+    iri,
+    maintenance,
+    meta,
+    observations,
+    readiness,
+    resources,
+    runbooks,
+    slas,
+    status,
+    subscriptions,
+    tokens,
+)
 from api.runtime import Runtime
+from api.security_headers import SecurityHeaders, cors_options
+from facility.audit_store import AuditLog
 from facility.settings import Settings
 
 DESCRIPTION = """Fine-grained, machine-readable status of an HPC facility for the experiments
@@ -41,13 +64,40 @@ def create_app(
     app.state.runtime = rt
     problems.install(app)
     openapi.install(app)
-    for module in (status, resources, events, observations, meta):
+    for module in (
+        status,
+        resources,
+        events,
+        observations,
+        maintenance,
+        beamlines,
+        readiness,
+        slas,
+        incidents,
+        runbooks,
+        alerts,
+        subscriptions,
+        tokens,
+        audit,
+        meta,
+    ):
         app.include_router(module.router)
     iri.include(app)
+    web.install(app)
+    for page in (status_page, readiness_page, sla_page, oncall_page):
+        app.include_router(page.router)
     if settings.bench_floor:
         app.include_router(meta.floor_router)
     if rt.tracer_provider is not None:
         FastAPIInstrumentor.instrument_app(app, tracer_provider=rt.tracer_provider)
+    # Outermost last: metrics > security headers > CORS > rate limit > body limit > audit.
+    app.add_middleware(AuditTrail, runtime=rt, audit_log=AuditLog(rt.store.engine))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    app.add_middleware(SecurityHeaders, https=settings.base_url.lower().startswith("https://"))
     app.add_middleware(HttpMetrics, registry=rt.registry)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,10 +11,14 @@ from typing import Annotated
 
 import httpx
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from api.cli_audit import audit_app
+from api.cli_ops import ack, incidents, maintenance_app, ready
+from api.cli_tokens import tokens_app
 from facility.config import load_facility
 from facility.errors import ConfigError
 from facility.settings import Settings, demo_facility_file, load_settings
@@ -21,6 +26,12 @@ from facility.settings import Settings, demo_facility_file, load_settings
 app = typer.Typer(
     help="facstat: facility status for HPC centres serving experiments.", no_args_is_help=True
 )
+app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(audit_app, name="audit")
+app.add_typer(tokens_app, name="tokens")
+app.command("ready")(ready)
+app.command("incidents")(incidents)
+app.command("ack")(ack)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -70,17 +81,26 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, facility: FacilityOpt = N
 @app.command()
 def demo(host: Host = "127.0.0.1", port: Port = 8000, facility: FacilityOpt = None) -> None:
     """Run facstat on the demo facility with simulated sources whose state moves."""
-    _run(_settings(facility_file=facility or demo_facility_file(), demo=True), host, port)
+    settings = _settings(facility_file=facility or demo_facility_file(), demo=True)
+    if settings.operator_token is None:  # so the on-call pages can be tried at once
+        token = secrets.token_urlsafe(18)
+        settings = settings.model_copy(update={"operator_token": SecretStr(token)})
+        console.print(
+            f"staff token for the on-call pages (/oncall) and writes: [bold]{token}[/bold]"
+        )
+    _run(settings, host, port)
 
 
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="facility YAML file")]) -> None:
     """Validate a facility file; exit 1 and name every problem if it is invalid."""
     from collectors.registry import check
+    from slas.sources import check_all
 
     try:
         config = load_facility(file)
         issues, missing = check(config)
+        issues += check_all(config, file.resolve().parent)
         if issues:
             raise ConfigError(str(file), issues)
     except ConfigError as exc:
@@ -94,6 +114,50 @@ def check_config(file: Annotated[Path, typer.Argument(help="facility YAML file")
         f"[green]ok[/green]: {file}: {len(config.systems)} systems, {len(config.resources)} resources, "
         f"{sum(len(e.beamlines) for e in config.experiment_facilities)} beamlines"
     )
+
+
+dashboards_app = typer.Typer(
+    help="Grafana dashboards generated from the facility file.", no_args_is_help=True
+)
+app.add_typer(dashboards_app, name="dashboards")
+
+
+@dashboards_app.command("build")
+def dashboards_build(
+    facility: FacilityOpt = None,
+    out: Annotated[Path, typer.Option(help="directory to write")] = Path("grafana"),
+) -> None:
+    """Grafana dashboards and provisioning files for a facility."""
+    from dashboards.cli import build_command
+
+    try:
+        written = build_command(facility, out)
+    except ConfigError as exc:
+        err.print("[red]invalid:[/red]", escape(str(exc)))
+        raise typer.Exit(1) from exc
+    console.print(f"[green]wrote[/green] {len(written)} files under {out}")
+
+
+@app.command()
+def rules(
+    facility: FacilityOpt = None,
+    out: Annotated[Path | None, typer.Option(help="file to write (default: stdout)")] = None,
+) -> None:
+    """Prometheus recording and alerting rules for the facility's SLAs (burn rates)."""
+    from slas.rules import render_rules
+    from slas.sources import slas_of
+
+    path = facility or demo_facility_file()
+    try:
+        text = render_rules(slas_of(load_facility(path), path.resolve().parent))
+    except ConfigError as exc:
+        err.print("[red]invalid:[/red]", escape(str(exc)))
+        raise typer.Exit(1) from exc
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"[green]wrote[/green] {out}")
 
 
 @app.command()

@@ -2,7 +2,9 @@
 
 Pure functions: facility config, effective statuses and stored events in, IRI v1 or
 v2 dicts out (field names, enums and nullability as in `docs/iri-facts.md`). No I/O;
-`api.routes.iri` reads the store and serves the results.
+`api.routes.iri` reads the store and serves the results. For callers without
+`status:read-internal` the routes hand these functions the public view of events and
+incidents (`api.redaction`), so descriptions never carry node names or drain reasons.
 
 State mapping: `up`, `degraded`, `down` and `unknown` are the same in IRI. `maintenance`
 becomes `down`, because the resource is not available to users; its planned window
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from api.views import ts
@@ -27,8 +29,16 @@ from facility.config import (
     Resource,
     Site,
 )
-from facility.model import EffectiveStatus, State
+from facility.model import SEVERITY, EffectiveStatus, State
 from facility.store import EventRecord
+from slas.incident_store import Incident
+from slas.maintenance import (
+    MaintenanceWindow,
+    Occurrence,
+    current_or_next,
+    occurrences,
+    resolution,
+)
 
 Version = Literal["v1", "v2"]
 Doc = dict[str, Any]
@@ -162,8 +172,9 @@ def event_name(e: EventRecord) -> str:
     return f"{e.resource_id}: {change}"
 
 
-def event(ctx: Context, e: EventRecord) -> Doc:
-    """A `status_changed` row; facstat has no incidents yet, so `incident_uri` is null."""
+def event(ctx: Context, e: EventRecord, incident_of: IncidentOf | None = None) -> Doc:
+    """A `status_changed` row, linked to the unplanned incident it was part of (if any)."""
+    found = incident_of(e) if incident_of is not None else None
     return {
         **_named(e.uuid, event_name(e), e.description),
         "last_modified": ts(e.occurred_at),
@@ -171,8 +182,93 @@ def event(ctx: Context, e: EventRecord) -> Doc:
         "status": iri_status(e.to_state),
         "self_uri": ctx.uri("status", "events", e.uuid),
         "resource_uri": ctx.uri("status", "resources", e.resource_id),
-        "incident_uri": None,
+        "incident_uri": ctx.uri("status", "incidents", found) if found else None,
     }
+
+
+IncidentOf = Callable[[EventRecord], str | None]
+_RESOLUTION = {"resolved": "completed", "cancelled": "cancelled"}
+
+
+def incident_id(inc: Incident) -> str:
+    return f"inc-{inc.id}"
+
+
+def unplanned_incident(ctx: Context, inc: Incident, events: Iterable[str]) -> Doc:
+    """An incident of facstat's engine as an IRI incident of type `unplanned`; its status
+    is the worst state of what it still impacts (`up` once it is over)."""
+    live = [v.get("state", "unknown") for v in inc.impacted.values() if not v.get("recovered_at")]
+    worst_state = max((State(x) for x in live), key=SEVERITY.__getitem__, default=State.UP)
+    status = "up" if not inc.is_open else iri_status(worst_state)
+    return {
+        **_named(incident_id(inc), inc.title, inc.explanation.get("summary") or None),
+        "last_modified": ts(inc.updated_at),
+        "status": status,
+        "start": ts(inc.opened_at),
+        "end": ts(inc.resolved_at),
+        "type": "unplanned",
+        "resolution": _RESOLUTION.get(inc.status, "unresolved"),
+        "self_uri": ctx.uri("status", "incidents", incident_id(inc)),
+        "event_uris": [ctx.uri("status", "events", u) for u in events],
+        "resource_uris": [ctx.uri("status", "resources", rid) for rid in sorted(inc.impacted)],
+    }
+
+
+def incident_index(incidents: Iterable[Incident]) -> IncidentOf:
+    """Which incident an event belongs to: one that impacted its resource at its time."""
+    spans: dict[str, list[tuple[datetime, datetime | None, str]]] = {}
+    for inc in incidents:
+        for rid in inc.impacted:
+            spans.setdefault(rid, []).append((inc.opened_at, inc.resolved_at, incident_id(inc)))
+
+    def incident_of(e: EventRecord) -> str | None:
+        for start, end, iid in spans.get(e.resource_id, ()):
+            if start <= e.occurred_at and (end is None or e.occurred_at <= end):
+                return iid
+        return None
+
+    return incident_of
+
+
+def maintenance_incident(ctx: Context, w: MaintenanceWindow, now: datetime) -> Doc:
+    """A maintenance window as an IRI incident of type `planned` (or `reservation`, for a
+    scheduler's MAINT reservation). A recurring window is one incident whose `start`/`end`
+    are its current or next occurrence (its last one once it is over)."""
+    occ = current_or_next(w, now) or _last(w, now)
+    start, end = (occ.start, occ.end) if occ is not None else (w.start, w.end)
+    return {
+        **_named(w.id, w.title, w.description),
+        "last_modified": ts(w.updated_at or w.created_at or w.start),
+        "status": "down" if w.effect == "down" else "degraded",
+        "start": ts(start),
+        "end": ts(end),
+        "type": "reservation" if w.kind == "reservation" else "planned",
+        "resolution": resolution(w, now),
+        "self_uri": ctx.uri("status", "incidents", w.id),
+        "event_uris": [],
+        "resource_uris": [ctx.uri("status", "resources", rid) for rid in w.resources],
+    }
+
+
+def _last(w: MaintenanceWindow, now: datetime) -> Occurrence | None:
+    found = occurrences(w, w.start, now, limit=100_000)
+    return found[-1] if found else None
+
+
+def overlaps(start: datetime | None, end: datetime | None) -> Check | None:
+    """Incidents whose [start, end] meets [start, end] (either bound may be open)."""
+    if start is None and end is None:
+        return None
+    lo = start or datetime.min.replace(tzinfo=UTC)
+    hi = end or datetime.max.replace(tzinfo=UTC)
+    return lambda d: (
+        datetime.fromisoformat(d["start"]) <= hi
+        and (d["end"] is None or datetime.fromisoformat(d["end"]) >= lo)
+    )
+
+
+def about(resource_uri: str | None) -> Check | None:
+    return None if resource_uri is None else lambda d: resource_uri in d["resource_uris"]
 
 
 # -- filters (on projected docs) ------------------------------------------------------

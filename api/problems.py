@@ -17,7 +17,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from facility.config import yaml_path
-from facility.errors import ObservationRejected, StoreUnavailable, UnknownResourceError
+from facility.errors import (
+    ConflictError,
+    NotFoundError,
+    ObservationRejected,
+    StoreUnavailable,
+    UnknownResourceError,
+)
+from slas.calendar_errors import CalendarError
+from slas.errors import PeriodError
+from slas.notify_errors import NotifierConfigError
 
 log = logging.getLogger("facstat.api")
 PROBLEM_JSON = "application/problem+json"
@@ -30,7 +39,7 @@ class ProblemException(Exception):
         self,
         status: int,
         detail: str,
-        errors: list[dict[str, str]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
@@ -40,7 +49,7 @@ def problem(
     request: Request,
     status: int,
     detail: str,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -107,6 +116,37 @@ async def _unknown_resource(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 404, str(exc))
 
 
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFoundError)
+    return problem(request, 404, str(exc))
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConflictError)
+    errors = [{"field": exc.field, "message": str(exc)}] if exc.field else None
+    return problem(request, 409, str(exc), errors)
+
+
+async def _calendar(request: Request, exc: Exception) -> JSONResponse:
+    """A window, a beamtime or a calendar that breaks a rule: 422 naming the field
+    (and, for imports, the line and event); nothing of it was stored."""
+    assert isinstance(exc, CalendarError)
+    where = {k: v for k, v in (("line", exc.line), ("item", exc.item)) if v is not None}
+    errors = [{"field": exc.field or "body", "message": exc.reason, **where}]
+    return problem(request, 422, f"rejected, nothing stored: {exc}", errors)
+
+
+async def _notify(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotifierConfigError)
+    errors = [{"field": f"body.{exc.field}", "message": exc.reason}]
+    return problem(request, 422, str(exc), errors)
+
+
+async def _period(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PeriodError)
+    return problem(request, 400, str(exc), [{"field": "query.period", "message": str(exc)}])
+
+
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StoreUnavailable)
     headers = {"Retry-After": str(exc.retry_after)}
@@ -125,4 +165,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ObservationRejected, _rejected)
     app.add_exception_handler(UnknownResourceError, _unknown_resource)
     app.add_exception_handler(StoreUnavailable, _unavailable)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(CalendarError, _calendar)
+    app.add_exception_handler(PeriodError, _period)
+    app.add_exception_handler(NotifierConfigError, _notify)
     app.add_exception_handler(Exception, _unexpected)

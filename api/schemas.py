@@ -14,6 +14,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from facility.model import ProbeState, State
 
+ID_MAX = 2**31 - 1  # the largest id or sequence every store holds (PostgreSQL `integer` columns)
+
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["nodes_drained"])]
 
 
@@ -21,9 +23,21 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def no_nul(value: str) -> str:
+    """NUL characters are refused: PostgreSQL cannot store them in text."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 class ReasonIn(_In):
     code: Code
     message: str = Field(max_length=500, examples=['29 nodes drained: "bad DIMM"'])
+
+    @field_validator("message")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        return no_nul(value)
 
 
 class ObservationIn(_In):
@@ -39,10 +53,16 @@ class ObservationIn(_In):
     )
     reasons: list[ReasonIn] = Field(default_factory=list, max_length=32)
 
+    @field_validator("resource_id", "source")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        return no_nul(value)
+
     @field_validator("values")
     @classmethod
     def _finite(cls, values: dict[str, float]) -> dict[str, float]:
         for name, value in values.items():
+            no_nul(name)
             if not math.isfinite(value):
                 raise ValueError(f"value {name!r} is not a finite number")
         return values

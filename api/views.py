@@ -8,6 +8,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi import Response
+
+from api.redaction import INTERNAL, Audience, public_event, public_interval, public_status
 from facility.config import FacilityConfig, Resource
 from facility.model import SEVERITY, EffectiveStatus, Interval, State
 from facility.store import EventRecord
@@ -15,6 +18,13 @@ from facility.store import EventRecord
 
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """An uncached JSON answer (writes, and reads that are not validated per version)."""
+    return Response(dumps(body), status_code, headers, media_type="application/json")
 
 
 def ts(value: datetime | None) -> str | None:
@@ -94,28 +104,35 @@ def unknown_fields(stale_after: timedelta, at: datetime | None) -> dict[str, Any
 
 
 class ResourceRenderer:
-    """Renders resources, reusing each resource's dict while its status is unchanged."""
+    """Renders resources for an audience (the public view redacts, `api.redaction`),
+    reusing each resource's dict while its status is unchanged."""
 
     def __init__(self, config: FacilityConfig) -> None:
         self.config = config
         self.static = {r.id: resource_static(r, config) for r in config.resources}
         self.stale_after = {r.id: config.stale_after(r) for r in config.resources}
-        self._memo: dict[str, tuple[EffectiveStatus, dict[str, Any]]] = {}
+        self._memo: dict[tuple[Audience, str], tuple[EffectiveStatus, dict[str, Any]]] = {}
 
-    def current(self, rid: str, status: EffectiveStatus | None) -> dict[str, Any]:
+    def current(
+        self, rid: str, status: EffectiveStatus | None, audience: Audience
+    ) -> dict[str, Any]:
         if status is None:
             return {**self.static[rid], **unknown_fields(self.stale_after[rid], None)}
-        hit = self._memo.get(rid)
+        hit = self._memo.get((audience, rid))
         if hit is not None and hit[0] is status:
             return hit[1]
-        out = {**self.static[rid], **status_fields(status, self.stale_after[rid])}
-        self._memo[rid] = (status, out)
+        shown = status if audience == INTERNAL else public_status(status)
+        out = {**self.static[rid], **status_fields(shown, self.stale_after[rid])}
+        self._memo[(audience, rid)] = (status, out)
         return out
 
-    def historic(self, rid: str, interval: Interval | None, at: datetime) -> dict[str, Any]:
+    def historic(
+        self, rid: str, interval: Interval | None, at: datetime, audience: Audience
+    ) -> dict[str, Any]:
         if interval is None:
             return {**self.static[rid], **unknown_fields(self.stale_after[rid], at)}
-        return {**self.static[rid], **interval_fields(interval, self.stale_after[rid], at)}
+        shown = interval if audience == INTERNAL else public_interval(interval)
+        return {**self.static[rid], **interval_fields(shown, self.stale_after[rid], at)}
 
 
 def rollup(states: Iterable[State]) -> tuple[State, dict[str, int]]:
@@ -158,7 +175,8 @@ def status_summary(
     return {"state": overall.value, "counts": counts, "systems": systems, "version": version}
 
 
-def interval_out(i: Interval) -> dict[str, Any]:
+def interval_out(i: Interval, audience: Audience) -> dict[str, Any]:
+    i = i if audience == INTERNAL else public_interval(i)
     return {
         "start": ts(i.start),
         "end": ts(i.end),
@@ -169,7 +187,8 @@ def interval_out(i: Interval) -> dict[str, Any]:
     }
 
 
-def event_out(e: EventRecord) -> dict[str, Any]:
+def event_out(e: EventRecord, audience: Audience) -> dict[str, Any]:
+    e = e if audience == INTERNAL else public_event(e)
     return {
         "cursor": e.id,
         "id": e.uuid,

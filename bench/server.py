@@ -73,6 +73,7 @@ class Server:
             FACSTAT_COLLECTOR_TOKEN=TOKEN,
             FACSTAT_RUN_COLLECTORS="false",
             FACSTAT_BENCH_FLOOR="true",
+            FACSTAT_RATE_LIMIT_PER_MINUTE="0",  # load generators would measure 429s
         )
         return env
 

@@ -2,8 +2,9 @@
 
 The Slurm collector at scale. A synthetic cluster (10,000 nodes, 100,000 jobs by
 default) is written in the exact format of the recorded 22.05 outputs
-(`tests/data/slurm/22.05/`): their records are the templates, scaled up with a
-realistic mix of node states, drain reasons, reservations, partitions and QoS.
+(`tests/data/slurm/22.05/`): their records are the templates (squeue's rows have the
+recording's fields), scaled up with a realistic mix of node states, drain reasons,
+pending reasons, reservations, partitions and QoS.
 The texts are replayed through the collector's own seam (`CliBackend`'s runner),
 so a cycle is the real one minus the subprocesses: render, failure check, parse,
 observations, metric families, and their record for the next scrape. The same
@@ -63,7 +64,7 @@ FILES: dict[Kind, str] = {  # kind -> recorded file; the order is the collector'
     "diag": "sdiag",
     "nodes": "sinfo.json",
     "partitions": "scontrol-partition",
-    "jobs": "squeue.json",
+    "jobs": "squeue",
     "reservations": "scontrol-reservation",
     "qos": "sacctmgr-qos",
 }
@@ -71,7 +72,7 @@ PARSERS: dict[Kind, Callable[[str], object]] = {
     "diag": parse.parse_sdiag,
     "nodes": parse.parse_sinfo_json,
     "partitions": parse.parse_partitions,
-    "jobs": parse.parse_squeue_json,
+    "jobs": parse.parse_squeue,
     "reservations": lambda text: parse.parse_reservations(text, UTC),
     "qos": parse.parse_qos,
 }
@@ -103,7 +104,10 @@ NODE_MIX: tuple[tuple[float, str, list[str], tuple[str, ...] | None], ...] = (
 PARTITIONS = {"batch": 0.55, "gpu": 0.25, "interactive": 0.12, "debug": 0.08}
 QOS = {"normal": (10, 0.7), "high": (50, 0.1), "low": (1, 0.1), "urgent": (100, 0.05)}
 QOS |= {"debug": (20, 0.04), "standby": (0, 0.01)}
-PENDING_REASONS = {"Priority": 0.5, "Resources": 0.15, "Dependency": 0.1, "JobHeldUser": 0.04}
+PENDING_REASONS = {"Priority": 0.5, "Resources": 0.1, "Dependency": 0.1, "JobHeldUser": 0.04}
+# squeue prints slurmctld's description instead of the code when there is one
+PENDING_REASONS |= {"Nodes required for job are DOWN, DRAINED or reserved for jobs in higher "
+                    "priority partitions": 0.05}  # fmt: skip
 PENDING_REASONS |= {"QOSMaxJobsPerUserLimit": 0.05, "AssocGrpCpuLimit": 0.03, "BeginTime": 0.03}
 PENDING_REASONS |= {"ReqNodeNotAvail, UnavailableNodes:": 0.05, "JobArrayTaskLimit": 0.02}
 PENDING_REASONS |= {"ReqNodeNotAvail, Reserved for maintenance": 0.03}
@@ -205,51 +209,37 @@ def _node(
     return r
 
 
-def squeue_json(
+def squeue_text(
     lay: Layout, nodes: list[dict[str, Any]], jobs: int, rng: random.Random, now: int
 ) -> str:
-    doc = json.loads(recorded("jobs", "squeue.json"))
-    running, pending, array = templates(doc["jobs"])
-    out = list(_running(running, nodes, jobs, rng, now))
+    """`squeue -O` rows in the recording's layout: `render.JOB_FIELDS`, `|` after each
+    but the name, epoch times, N/A where Slurm has none."""
+    recorded_fields = recorded("jobs", "squeue").splitlines()[0].split("|")
+    assert len(recorded_fields) == len(render.JOB_FIELDS), "the recording's fields changed"
+    rows = list(_running(nodes, jobs, rng, now))
     finished_n = jobs // 20
-    for k in range(jobs - len(out) - finished_n):
-        tpl = array if k % 40 == 0 else pending
-        out.append(_pending(tpl, lay, rng, now))
-    for _ in range(finished_n):
-        out.append(_finished(running, rng, now))
-    for job_id, j in enumerate(out, start=1_000_000):
-        j["job_id"] = job_id
-        if j["array_job_id"]:
-            j["array_job_id"] = job_id
-    doc["jobs"] = out
-    return slurm_json(doc)
+    for k in range(jobs - len(rows) - finished_n):
+        rows.append(_pending(lay, rng, now, array=k % 40 == 0))
+    rows += [_finished(rng, now) for _ in range(finished_n)]
+    return "".join(_line(job_id, r) for job_id, r in enumerate(rows, start=1_000_000))
 
 
-def templates(jobs: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
-    """A running job, a pending one and a pending array record of a recording (by shape:
-    job ids change between recordings)."""
-    pend = [j for j in jobs if j["job_state"] == "PENDING"]
-    running = next(j for j in jobs if j["job_state"] == "RUNNING" and j.get("job_resources"))
-    single = next(j for j in pend if not j["array_task_string"])
-    array = next((j for j in pend if j["array_task_string"]), dict(single, array_task_string="1-2"))
-    return running, single, array
+def _line(job_id: int, row: dict[str, object]) -> str:
+    row = {"JobID": job_id, **row}
+    return "|".join(str(row.get(f, "N/A")) for f in render.JOB_FIELDS) + "\n"
 
 
-def _common(tpl: dict[str, Any], part: str, rng: random.Random, now: int) -> dict[str, Any]:
-    user = rng.randrange(800)
+def _common(part: str, rng: random.Random, now: int) -> dict[str, Any]:
     qos = "debug" if part == "debug" else rng.choices(list(QOS), [w for _, w in QOS.values()])[0]
     submit = now - rng.randrange(60, 3 * 86400)
-    return dict(
-        tpl, partition=part, qos=qos, user_name=f"user{user:03d}", user_id=10_000 + user,
-        account=f"proj{user % 120:03d}", group_name=f"proj{user % 120:03d}",
-        submit_time=submit, eligible_time=submit, accrue_time=submit, cluster="bench",
-        name=rng.choice(("sim", "analysis", "recon", "train", "xfer", "postproc")),
-        time_limit=rng.choice((30, 60, 240, 720, 1440)),
-    )  # fmt: skip
+    name = rng.choice(("sim", "analysis", "recon", "train", "xfer", "postproc"))
+    limit = rng.choice((30, 60, 240, 720, 1440)) * 60
+    return {"Partition": part, "QOS": qos, "Reason": "None", "SubmitTime": submit,
+            "EligibleTime": submit, "Name": name, "limit": limit}  # fmt: skip
 
 
 def _running(
-    tpl: dict[str, Any], nodes: list[dict[str, Any]], jobs: int, rng: random.Random, now: int
+    nodes: list[dict[str, Any]], jobs: int, rng: random.Random, now: int
 ) -> Iterator[dict[str, Any]]:
     """Running jobs that use exactly the allocated CPUs of the nodes (≤ 40 % of `jobs`)."""
     budget = jobs * 2 // 5
@@ -259,50 +249,31 @@ def _running(
             cores = left if n["state"] == "allocated" else min(left, rng.choice((1, 4, 8, 16)))
             left, budget = left - cores, budget - 1
             part = n["partitions"][0] if len(n["partitions"]) == 1 else rng.choice(n["partitions"])
-            j = _common(tpl, part, rng, now)
-            start = j["submit_time"] + rng.randrange(0, 7200)
-            start = min(start, now - 1)
-            j |= {"start_time": start, "end_time": start + j["time_limit"] * 60}
-            j |= {"nodes": n["name"], "batch_host": n["name"], "cpus": cores, "tasks": cores}
-            j |= {"array_job_id": 0, "array_task_id": None, "state_reason": "None"}
-            tres = f"cpu={cores},mem={cores * 4000}M,node=1,billing={cores}"
-            j |= {"tres_req_str": tres, "tres_alloc_str": tres}
-            j["job_resources"] = _resources(tpl["job_resources"], n["name"], cores)
-            yield j
+            j = _common(part, rng, now)
+            start = min(j["SubmitTime"] + rng.randrange(0, 7200), now - 1)
+            yield j | {"State": "RUNNING", "StartTime": start, "EndTime": start + j["limit"]}
 
 
-def _resources(tpl: dict[str, Any], node: str, cores: int) -> dict[str, Any]:
-    half = (cores + 1) // 2
-    sockets = {
-        str(s): {"cores": {str(c): "allocated" for c in range(k)}}
-        for s, k in enumerate((half, cores - half))
-        if k
-    }
-    alloc = dict(tpl["allocated_nodes"][0], nodename=node, sockets=sockets)
-    alloc["memory_allocated"] = cores * 4000
-    return dict(tpl, nodes=node, allocated_cores=cores, allocated_nodes=[alloc])
-
-
-def _pending(tpl: dict[str, Any], lay: Layout, rng: random.Random, now: int) -> dict[str, Any]:
+def _pending(lay: Layout, rng: random.Random, now: int, array: bool) -> dict[str, Any]:
     part = rng.choices(list(PARTITIONS), list(PARTITIONS.values()))[0]
-    j = _common(tpl, part, rng, now)
+    j = _common(part, rng, now)
     reason = rng.choices(list(PENDING_REASONS), list(PENDING_REASONS.values()))[0]
     if reason.endswith(":"):
         lo = rng.randrange(1, lay.nodes - 3)
         reason += hostlist(lo, lo + 3)
-    eligible = now + 3600 if reason == "BeginTime" else j["submit_time"]
-    j |= {"state_reason": reason, "eligible_time": eligible, "start_time": now + 600}
-    if tpl["array_task_string"]:
-        size = rng.choice((4, 10, 50))
-        j["array_task_string"] = f"1-{size}%{rng.choice((5, 20))}"
+    eligible = now + 3600 if reason == "BeginTime" else j["SubmitTime"]
+    j |= {"State": "PENDING", "Reason": reason, "EligibleTime": eligible}
+    j |= {"StartTime": now + 600, "EndTime": now + 600 + j["limit"]}  # squeue's estimate
+    if array:
+        j["ArrayTaskID"] = f"1-{rng.choice((4, 10, 50))}%{rng.choice((5, 20))}"
     return j
 
 
-def _finished(tpl: dict[str, Any], rng: random.Random, now: int) -> dict[str, Any]:
+def _finished(rng: random.Random, now: int) -> dict[str, Any]:
     part = rng.choices(list(PARTITIONS), list(PARTITIONS.values()))[0]
-    j = _common(tpl, part, rng, now)
+    j = _common(part, rng, now)
     end = now - rng.randrange(1, 300)
-    return j | {"job_state": rng.choice(FINISHED), "start_time": end - 600, "end_time": end}
+    return j | {"State": rng.choice(FINISHED), "StartTime": end - 600, "EndTime": end}
 
 
 def set_key(line: str, key: str, value: object) -> str:
@@ -386,7 +357,7 @@ def write_cluster(out: Path, nodes: int, jobs: int, now: int, seed: int = 2026) 
         "sdiag": sdiag_text(jobs),
         "sinfo.json": sinfo,
         "scontrol-partition": partitions_text(lay),
-        "squeue.json": squeue_json(lay, node_records, jobs, rng, now),
+        "squeue": squeue_text(lay, node_records, jobs, rng, now),
         "scontrol-reservation": reservations_text(lay, now),
         "sacctmgr-qos": qos_text(),
     }
@@ -644,13 +615,23 @@ def _mb(x: float | None) -> str:
     return "?" if x is None else f"{x:,.1f}"
 
 
+def _command(kind: Kind) -> str:
+    """The command, a long list of fields shortened: `--Format=JobID:|,…,Name:`."""
+    words = []
+    for word in render.argv(kind):
+        key, eq, value = word.partition("=")
+        items = value.split(",")
+        words.append(f"{key}={items[0]},…,{items[-1]}" if eq and len(items) > 3 else word)
+    return " ".join(words)
+
+
 def commands_table(figs: Sequence[Figure], real: Real | None) -> str:
     head = ["command", "text MB", "parse s best/median", "traced peak MB", "RSS rise MB"]
     head += ["real s (4 nodes)", "real KB"]
     rows = []
     for f in figs:
         kind: Kind = f.what  # type: ignore[assignment]
-        cells = [" ".join(render.argv(kind)), f"{f.input_mb:,.2f}", _s(f.seconds)]
+        cells = [_command(kind), f"{f.input_mb:,.2f}", _s(f.seconds)]
         cells += [_mb(f.traced_mb), _mb(f.rss_mb)]
         cells += (
             [f"{real.command_s(kind):.3f}", f"{real.command_kb(kind):,.1f}"] if real else ["-"] * 2

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from facility.config import FacilityConfig, Resource
-from facility.model import Observation
+from facility.model import Observation, ReservationFact
 
 MetricType = Literal["gauge", "counter"]
 
@@ -59,6 +59,9 @@ class Cycle:
 
     observations: list[Observation]
     metrics: list[Metric] = field(default_factory=list)
+    # Scheduler reservations, for sources that have them; None: this source has none
+    # or could not read them this cycle (so the last ones known are kept).
+    reservations: list[ReservationFact] | None = None
 
 
 class Collector(Protocol):

@@ -153,6 +153,16 @@ class DemoMaintenance:
             return Window("demo-tern-maintenance", "testbed software stack upgrade")
         return None
 
+    def occurrences(self, now: datetime, cycles: int) -> list[tuple[datetime, datetime]]:
+        """The window's next `cycles` occurrences (the current one included), for the
+        demo to store as real maintenance windows."""
+        first = now - timedelta(seconds=_phase(self.start, now))
+        edges = [first + timedelta(seconds=CYCLE * i) for i in range(cycles + 1)]
+        spans = [
+            (e + timedelta(seconds=self.START), e + timedelta(seconds=self.END)) for e in edges
+        ]
+        return [(s, e) for s, e in spans if e > now][:cycles]
+
     def next_change(self, now: datetime) -> datetime | None:
         t = _phase(self.start, now)
         for edge in (self.START, self.END, CYCLE + self.START):

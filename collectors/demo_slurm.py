@@ -1,11 +1,12 @@
 """The demo's Slurm clusters, as Slurm 22.05's commands print them.
 
 `DemoSlurm` is a `CliBackend` runner (the seam the collector tests use to replay
-`tests/data/slurm/22.05/`): it answers `sdiag`, `sinfo --json`, `squeue --json`,
-`scontrol --all -o show partition`, `scontrol -o show reservation` and
-`sacctmgr -P show qos` with text in the format of those recordings, generated from the
-scenario's clock. Everything after the command (parsing, states, capacity, reasons,
-`facstat_slurm_*` families) is the real Slurm collector's.
+`tests/data/slurm/22.05/`): it answers `sdiag`, `sinfo --json`, `squeue -O` (the
+fields of `collectors.slurm.render.JOB_FIELDS`), `scontrol --all -o show partition`,
+`scontrol -o show reservation` and `sacctmgr -P show qos` with text in the format of
+those recordings, generated from the scenario's clock. Everything after the command
+(parsing, states, capacity, reasons, `facstat_slurm_*` families) is the real Slurm
+collector's.
 
 Clusters: `borealis` (400 GPU nodes bor0001–bor0400: batch 368, interactive 24 with an
 active beamtime reservation, debug 8) and `tern` (16 nodes, batch). Any other cluster
@@ -13,9 +14,6 @@ gets 16 nodes per partition its resources name. Jobs run in lanes of nodes that 
 over every 30 min to 4 h; a few jobs pend (Resources, Priority, a hold, an array).
 From 0:30 to 3:00 of every cycle 44 batch nodes of borealis are drained for 'bad DIMM'
 and 16 for 'NHC: gpu' (still draining), ramping up over 90 s.
-
-The one liberty: `squeue --json`'s `job_resources.allocated_nodes` omit the per-core
-`sockets` maps, which nothing reads and which would make every answer megabytes long.
 """
 
 from __future__ import annotations
@@ -92,7 +90,6 @@ CLUSTERS: dict[str, ClusterShape] = {
 
 WAVE = {"bad DIMM": 44, "NHC: gpu": 16}
 LANE_SIZES = (32, 16, 64, 8, 4, 16, 2, 1, 8, 1, 4, 2, 1, 32, 1)
-USERS = ("amartin", "bchen", "cdiaz", "dokafor", "epatel", "fsato", "gmuller", "hkim")
 ACCOUNTS = ("lightsource", "fusion", "climate", "materials")
 NAMES = ("xpcs-corr", "tomo-recon", "efit", "gyro-sim", "md-run", "cfd-les", "qmc", "train")
 MIN_JOB_AGE = 300  # seconds a finished job stays in squeue
@@ -230,8 +227,7 @@ class SimulatedCluster:
 
     def serialized(self, kind: str, records: Iterable[tuple[int, dict[str, Any]]]) -> list[Raw]:
         """The records of a `--json` list as Slurm prints them, each re-serialized only
-        when it changed since the last answer (most nodes and jobs do not, between two
-        cycles)."""
+        when it changed since the last answer (most nodes do not, between two cycles)."""
         old, new = self._texts.get(kind, {}), {}
         for slot, record in records:
             key, hit = repr(record), old.get(slot)
@@ -480,146 +476,14 @@ class Output:
         }
 
     def squeue(self) -> str:
-        jobs = self.c.serialized("jobs", ((j.job_id, self._job(j)) for j in self.m.jobs))
-        doc = {"meta": META, "errors": [], "jobs": jobs}
-        return slurm_json(doc)
+        """`squeue -O` rows of `render.JOB_FIELDS`, epoch times, N/A where there is none."""
+        return "".join(self._job(j) for j in self.m.jobs)
 
-    def _job(self, j: Job) -> dict[str, Any]:
-        s, c = self.s, self.c
-        user = USERS[(j.job_id + j.lane) % len(USERS)]
-        running = j.state == "RUNNING"
-        hosts = c.hostlist(j.nodes[0], j.nodes[-1]) if j.nodes else ""
-        cpus = j.node_count * s.cpus
-        mem = j.node_count * int(s.memory_mb * 0.8)
-        req = f"cpu={cpus},mem={mem}M,node={j.node_count},billing={cpus}"
-        resources = {
-            "nodes": hosts,
-            "allocated_cores": cpus,
-            "allocated_hosts": j.node_count,
-            "allocated_nodes": [
-                {
-                    "nodename": c.name_of(i),
-                    "cpus_used": 0,
-                    "memory_used": 0,
-                    "memory_allocated": int(s.memory_mb * 0.8),
-                }
-                for i in j.nodes
-            ],
-        }
-        record: dict[str, Any] = {
-            "account": ACCOUNTS[j.job_id % len(ACCOUNTS)],
-            "accrue_time": j.eligible,
-            "admin_comment": "",
-            "array_job_id": j.job_id if j.tasks else 0,
-            "array_task_id": None,
-            "array_max_tasks": 8 if j.tasks else 0,
-            "array_task_string": j.tasks,
-            "association_id": 10 + USERS.index(user),
-            "batch_features": "",
-            "batch_flag": True,
-            "batch_host": c.name_of(j.nodes[0]) if j.nodes else "",
-            "flags": list(j.flags),
-            "burst_buffer": "",
-            "burst_buffer_state": "",
-            "cluster": c.name,
-            "cluster_features": "",
-            "command": f"/ccs/home/{user}/jobs/{NAMES[j.lane % len(NAMES)]}.sbatch",
-            "comment": "",
-            "container": "",
-            "contiguous": False,
-            "core_spec": None,
-            "thread_spec": None,
-            "cores_per_socket": None,
-            "billable_tres": float(cpus) if j.start else None,
-            "cpus_per_task": None,
-            "cpu_frequency_minimum": None,
-            "cpu_frequency_maximum": None,
-            "cpu_frequency_governor": None,
-            "cpus_per_tres": "",
-            "deadline": 0,
-            "delay_boot": 0,
-            "dependency": "",
-            "derived_exit_code": 0,
-            "eligible_time": j.eligible,
-            "end_time": j.end,
-            "excluded_nodes": "",
-            "exit_code": 0,
-            "features": "",
-            "federation_origin": "",
-            "federation_siblings_active": "",
-            "federation_siblings_viable": "",
-            "gres_detail": [f"gpu:{s.gpus}(IDX:0-{s.gpus - 1})"] * len(j.nodes) if s.gpus else [],
-            "group_id": 5000 + j.job_id % len(ACCOUNTS),
-            "group_name": ACCOUNTS[j.job_id % len(ACCOUNTS)],
-            "job_id": j.job_id,
-            **({"job_resources": resources} if j.nodes else {}),
-            "job_state": j.state,
-            "last_sched_evaluation": j.start if running else self.m.now - self.m.now % 30,
-            "licenses": "",
-            "max_cpus": 0,
-            "max_nodes": j.node_count,
-            "mcs_label": "",
-            "memory_per_tres": "",
-            "name": NAMES[j.lane % len(NAMES)],
-            "nodes": hosts,
-            "nice": None,
-            "tasks_per_core": None,
-            "tasks_per_node": 0,
-            "tasks_per_socket": None,
-            "tasks_per_board": 0,
-            "cpus": cpus,
-            "node_count": j.node_count,
-            "tasks": cpus,
-            "het_job_id": 0,
-            "het_job_id_set": "",
-            "het_job_offset": 0,
-            "partition": j.partition,
-            "prefer": "",
-            "memory_per_node": int(s.memory_mb * 0.8),
-            "memory_per_cpu": None,
-            "minimum_cpus_per_node": 1,
-            "minimum_tmp_disk_per_node": 0,
-            "preempt_time": 0,
-            "pre_sus_time": 0,
-            "priority": 4000 + (j.job_id * 7919) % 3000,
-            "profile": None,
-            "qos": j.qos,
-            "reboot": False,
-            "required_nodes": "",
-            "requeue": True,
-            "resize_time": 0,
-            "restart_cnt": 0,
-            "resv_name": "",
-            "shared": None,
-            "show_flags": ["SHOW_ALL", "SHOW_DETAIL", "SHOW_LOCAL"],
-            "sockets_per_board": 0,
-            "sockets_per_node": None,
-            "start_time": j.start,
-            "state_description": "",
-            "state_reason": j.reason,
-            "standard_error": "",
-            "standard_input": "/dev/null",
-            "standard_output": f"/ccs/home/{user}/slurm-{j.job_id}.out",
-            "submit_time": j.submit,
-            "suspend_time": 0,
-            "system_comment": "",
-            "time_limit": (j.end - j.start) // 60 if j.start else 120,
-            "time_minimum": 0,
-            "threads_per_core": None,
-            "tres_bind": "",
-            "tres_freq": "",
-            "tres_per_job": "",
-            "tres_per_node": f"gres:gpu:{s.gpus}" if s.gpus else "",
-            "tres_per_socket": "",
-            "tres_per_task": "",
-            "tres_req_str": req,
-            "tres_alloc_str": req if j.start else "",
-            "user_id": 20000 + USERS.index(user),
-            "user_name": user,
-            "wckey": "",
-            "current_working_directory": f"/ccs/home/{user}",
-        }
-        return record
+    def _job(self, j: Job) -> str:
+        times = [str(t) if t > 0 else "N/A" for t in (j.submit, j.eligible, j.start, j.end)]
+        fields = [str(j.job_id), j.partition, j.qos, j.state, j.reason, *times]
+        fields += [j.tasks or "N/A", NAMES[j.lane % len(NAMES)]]
+        return "|".join(fields) + "\n"
 
     def partitions(self) -> str:
         lines = []

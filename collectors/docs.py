@@ -70,7 +70,9 @@ def _exercise(rt: object) -> None:
 def _describe(registry: CollectorRegistry) -> list[tuple[str, str, str, tuple[str, ...]]]:
     out = []
     for fam in registry.collect():
-        labels = sorted({k for s in fam.samples for k in s.labels if k not in ("le", "quantile")})
+        declared = set(getattr(fam, "_labelnames", ()))  # a family may have no samples now
+        seen = {k for s in fam.samples for k in s.labels}
+        labels = sorted((declared | seen) - {"le", "quantile"})
         name = fam.name + ("_total" if fam.type == "counter" else "")
         out.append((name, fam.type, fam.documentation, tuple(labels)))
     return sorted(set(out))

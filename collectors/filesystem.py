@@ -46,6 +46,14 @@ from collectors.filesystem_space import Space, space_findings
 from facility.config import FacilityConfig, Resource
 from facility.model import Observation, ProbeState, Reason
 
+# Reason codes this module emits (see `collectors.reason_codes`).
+REASON_CODES: dict[str, str] = {
+    "io_timeout": "an I/O probe step (or an earlier probe still blocked in the kernel) did not finish within probe_timeout: the mount hangs",
+    "io_error": "an I/O probe step (create, write, fsync, read, stat or unlink) failed with an error",
+    "io_slow": "the whole I/O probe took longer than probe_slow_seconds",
+    "probe_failed": "the probe process died or reported no statvfs, so nothing is known about the mount",
+}
+
 R = ("resource",)
 SIZE = MetricSpec("facstat_filesystem_size_bytes", "gauge", "Size of the filesystem.", R)
 FREE = MetricSpec(

@@ -8,6 +8,13 @@ from typing import Protocol
 from collectors.common import Finding
 from facility.model import ProbeState, Reason
 
+# Reason codes this module emits (see `collectors.reason_codes`).
+REASON_CODES: dict[str, str] = {
+    "space_low": "used space is at or above capacity_degraded_ratio (90 % by default)",
+    "space_exhausted": "used space is at or above capacity_down_ratio (98 % by default): writes are about to fail",
+    "inodes_low": "used inodes are at or above inodes_degraded_ratio (90 % by default)",
+}
+
 
 class SpaceLimits(Protocol):
     @property

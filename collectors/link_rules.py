@@ -14,6 +14,16 @@ from collectors.common import Finding, Verdict, worst
 from collectors.link_probes import PingSummary, TcpProbes, Throughput
 from facility.model import ProbeState, Reason
 
+# Reason codes this module emits (see `collectors.reason_codes`).
+REASON_CODES: dict[str, str] = {
+    "link_down": "every probe was lost, or loss is at or above loss_down_ratio",
+    "packet_loss": "probe loss is at or above loss_degraded_ratio",
+    "link_slow": "round trip above expected_rtt_seconds times rtt_degraded_factor",
+    "throughput_low": "iperf3 throughput below expected_gbps times throughput_degraded_ratio",
+    "throughput_unmeasured": "iperf3 gave no figure (server busy or unreachable); informative, the state stays up",
+    "no_probe": "neither TCP connects nor ping ran, so nothing is known about the link",
+}
+
 
 class LinkOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -48,6 +48,11 @@ from collectors.lustre_rules import (
 from facility.config import FacilityConfig, Resource
 from facility.model import Observation, ProbeState, Reason
 
+# Reason codes this module emits (see `collectors.reason_codes`).
+REASON_CODES: dict[str, str] = {
+    "command_failed": "no lfs command could run or answer (lfs missing, or every one exited with an error and no output)",
+}
+
 TARGETS = MetricSpec(
     "facstat_lustre_targets",
     "gauge",

@@ -16,6 +16,14 @@ from facility.model import ProbeState, Reason
 NAMES_SHOWN = 4  # target names listed in a reason; the count is always given
 UNREACHABLE = "unreachable"
 STATES = (ACTIVE, INACTIVE, UNREACHABLE)
+# Reason codes this module emits (see `collectors.reason_codes`).
+REASON_CODES: dict[str, str] = {
+    "osts_unavailable": "some OSTs (degraded) or all of them (down) are inactive or do not answer",
+    "mdts_unavailable": "some MDTs (degraded) or all of them (down) are inactive or do not answer",
+    "targets_degraded": "an active target carries the D flag: degraded RAID or a rebuild in progress",
+    "not_mounted": "the filesystem is in neither lfs df nor lfs check servers: not mounted on the collector host",
+    "command_timeout": "an lfs command was killed at command_timeout (lfs hangs on an unreachable target)",
+}
 
 
 class LustreOptions(BaseModel):

@@ -74,6 +74,16 @@ ALARM_SOURCE = MetricSpec(
 )
 SPECS = (UP, CONNECT, ROUND_TRIP, QUEUE_MESSAGES, QUEUE_CONSUMERS, ALARM, ALARM_SOURCE)
 ALARMS = ("memory", "disk", "file_descriptors")
+# Reason codes this module emits (see `collectors.reason_codes`).
+REASON_CODES: dict[str, str] = {
+    "broker_unreachable": "no AMQP connection to the broker (refused, timed out, name or login failure)",
+    "broker_error": "connected, but a call after connecting failed (or the probe itself failed)",
+    "broker_slow": "the publish-to-consume round trip took longer than round_trip_degraded_seconds",
+    "broker_alarm": "a memory, disk or file-descriptor alarm is in effect: the broker blocks publishers",
+    "queue_missing": "a queue named in the options does not exist on the broker",
+    "backlog_high": "a queue holds more than backlog_degraded messages",
+    "backlog_growing": "a queue grew in each of the last backlog_growth_cycles cycles",
+}
 # native alarm names -> ours, from the management API (`/api/nodes`) and the prometheus plugin
 NODE_ALARMS = {"mem_alarm": "memory", "disk_free_alarm": "disk"}
 PROMETHEUS_ALARMS = {

@@ -47,6 +47,14 @@ from facility.model import Observation, ProbeState, Reason
 
 KIND = "redis"
 R = ("resource",)
+# Reason codes this module emits (see `collectors.reason_codes`).
+REASON_CODES: dict[str, str] = {
+    "broker_unreachable": "no answer to PING (connection refused, timed out, name or login failure)",
+    "broker_error": "PING answered, but INFO, XLEN or XINFO GROUPS failed (or the probe itself failed)",
+    "broker_slow": "PING took longer than ping_degraded_seconds",
+    "memory_high": "used memory is above memory_degraded_ratio of maxmemory",
+    "stream_lag": "a consumer group is more than stream_lag_degraded entries behind, or fell further behind for lag_growth_cycles cycles",
+}
 UP = MetricSpec("facstat_redis_up", "gauge", "1 if the server answered PING.", R)
 PING = MetricSpec(
     "facstat_redis_ping_seconds", "gauge", "Time of one PING on an open connection.", R

@@ -24,7 +24,7 @@ from collectors import tracing
 from collectors.base import Collector, Cycle, MetricSpec
 from collectors.metrics import CycleMetrics
 from facility.config import FacilityConfig
-from facility.model import Observation, ProbeState, Reason
+from facility.model import Observation, ProbeState, Reason, ReservationFact
 
 log = logging.getLogger("facstat.collectors")
 DELIVERY_ERRORS = MetricSpec(
@@ -34,6 +34,7 @@ DELIVERY_ERRORS = MetricSpec(
     ("collector",),
 )
 Sink = Callable[[list[Observation], datetime], object]
+ReservationSink = Callable[[str, list[ReservationFact]], object]
 
 
 def failure_observations(c: Collector, now: datetime, code: str, message: str) -> list[Observation]:
@@ -52,12 +53,23 @@ def run_once(
     tracer: trace.Tracer | None = None,
 ) -> list[Observation]:
     """One cycle of one collector, as one span; never raises. Its metrics go to `metrics`."""
+    return run_cycle(c, now, pool, metrics, tracer).observations
+
+
+def run_cycle(
+    c: Collector,
+    now: datetime,
+    pool: ThreadPoolExecutor,
+    metrics: CycleMetrics | None = None,
+    tracer: trace.Tracer | None = None,
+) -> Cycle:
+    """`run_once`, keeping everything the cycle produced (e.g. reservations)."""
     tracer = tracer or trace.get_tracer("facstat.collectors")
     attrs = {"facstat.collector": c.name, "facstat.kind": c.kind}
     with tracer.start_as_current_span(f"collect {c.name}", attributes=attrs) as span:
-        observations = _cycle(c, now, pool, metrics, tracer)
-        span.set_attribute("facstat.observations", len(observations))
-        return observations
+        cycle = _cycle(c, now, pool, metrics, tracer)
+        span.set_attribute("facstat.observations", len(cycle.observations))
+        return cycle
 
 
 def _in_context(
@@ -78,7 +90,7 @@ def _cycle(
     pool: ThreadPoolExecutor,
     metrics: CycleMetrics | None,
     tracer: trace.Tracer,
-) -> list[Observation]:
+) -> Cycle:
     started = time.perf_counter()
     future = pool.submit(_in_context, otel_context.get_current(), tracer, c, now)
     try:
@@ -99,7 +111,7 @@ def _cycle(
         metrics.record(
             c.name, c.kind, time.perf_counter() - started, ok, now.timestamp(), cycle.metrics
         )
-    return cycle.observations
+    return cycle
 
 
 class CollectorRunner:
@@ -111,7 +123,9 @@ class CollectorRunner:
         registry: CollectorRegistry | None = None,
         metrics: CycleMetrics | None = None,
         tracer_provider: trace.TracerProvider | None = None,
+        on_reservations: ReservationSink | None = None,
     ) -> None:
+        self.on_reservations = on_reservations
         self.tracer = trace.get_tracer("facstat.collectors", tracer_provider=tracer_provider)
         self.collectors = list(collectors)
         self.sink = sink
@@ -143,10 +157,12 @@ class CollectorRunner:
     def _loop(self, c: Collector) -> None:
         while not self._stop.is_set():
             now = self.clock()
-            observations = run_once(c, now, self._pool, self.metrics, self.tracer)
+            cycle = run_cycle(c, now, self._pool, self.metrics, self.tracer)
             try:
-                if observations:
-                    self.sink(observations, self.clock())
+                if cycle.observations:
+                    self.sink(cycle.observations, self.clock())
+                if cycle.reservations is not None and self.on_reservations is not None:
+                    self.on_reservations(c.name, cycle.reservations)
             except Exception:
                 self.failures.labels(c.name).inc()
                 log.exception("delivering observations of %s failed", c.name)

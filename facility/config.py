@@ -183,6 +183,34 @@ class ExperimentFacility(_Model):
     beamlines: list[Beamline] = Field(description="beamlines or experiment stations")
 
 
+class Operations(_Model):
+    slas: str | None = Field(
+        None, description="SLA definitions (YAML file), relative to the facility file"
+    )
+    maintenance_calendars: list[str] = Field(
+        default_factory=list,
+        description="iCalendar files (relative to the facility file) or http(s) URLs of "
+        "maintenance windows, imported at start-up as one source each",
+    )
+    beamtime_schedules: list[str] = Field(
+        default_factory=list,
+        description="beamtime schedules (YAML or .ics files, or http(s) URLs), imported at start-up",
+    )
+    incidents: str | None = Field(
+        None,
+        description="incident policy (YAML file: priority, people, teams and on-call rotations, "
+        "receivers, routes, escalation), relative to the facility file; none: incidents are "
+        "recorded but nobody is paged",
+    )
+    notice: dict[Tier, Duration] = Field(
+        default_factory=dict,
+        description="minimum notice for a maintenance window per service tier, e.g. {24x7: 7d}",
+    )
+    imminent_beamtime: Duration = Field(
+        timedelta(hours=24), description="how soon a beamtime counts as imminent"
+    )
+
+
 class FacilityConfig(_Model):
     facility: FacilityInfo = Field(description="the facility and its sites")
     defaults: Defaults = Field(default_factory=Defaults, description="defaults for resources")
@@ -190,6 +218,10 @@ class FacilityConfig(_Model):
     resources: list[Resource] = Field(description="everything whose status is tracked")
     experiment_facilities: list[ExperimentFacility] = Field(
         default_factory=list, description="experiment facilities served, with beamline bundles"
+    )
+    operations: Operations = Field(
+        default_factory=Operations,
+        description="SLAs, maintenance calendars, beamtime schedules and notice policy",
     )
 
     def resource(self, resource_id: str) -> Resource:

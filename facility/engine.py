@@ -31,6 +31,8 @@ from facility.model import (
 )
 from facility.topology import evaluation_order
 
+OVERRUN = "maintenance_overrun"
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
@@ -203,8 +205,9 @@ def evaluate(
     out: dict[str, EffectiveStatus] = {}
     for rid in sorted(set(ids), key=order.__getitem__):
         deps = {d: out.get(d) or current[d] for d in pols[rid].depends_on}
-        status = _effective(rid, tracks.get(rid, Track()), pols[rid], deps, maintenance, now)
         prev = current.get(rid)
+        status = _effective(rid, tracks.get(rid, Track()), pols[rid], deps, maintenance, now)
+        status = _overrun(status, prev)
         since = prev.since if prev is not None and prev.state == status.state else now
         out[rid] = replace(status, since=since)
     return out
@@ -233,6 +236,18 @@ def _effective(
     under = Underlying(state, window.id, window.description)
     why = Reason("maintenance", f"planned maintenance: {window.description}")
     return replace(base, state=State.MAINTENANCE, reasons=(why, *reasons), underlying=under)
+
+
+def _overrun(status: EffectiveStatus, prev: EffectiveStatus | None) -> EffectiveStatus:
+    """A resource still down or degraded right after its maintenance window ended is
+    in *overrun* until it recovers: the window's time is over, the outage is not."""
+    if prev is None or status.state not in (State.DOWN, State.DEGRADED):
+        return status
+    why = next((r for r in prev.reasons if r.code == OVERRUN), None)
+    if prev.state == State.MAINTENANCE and prev.underlying is not None:
+        what = f"still {status.state.value} after maintenance {prev.underlying.window_id} ended"
+        why = Reason(OVERRUN, what)
+    return status if why is None else replace(status, reasons=(why, *status.reasons))
 
 
 def _root_cause(deps: Mapping[str, EffectiveStatus]) -> RootCause | None:

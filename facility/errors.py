@@ -4,6 +4,8 @@
     ├── ConfigError            a facility file or setting is invalid (carries every issue found)
     ├── UnknownResourceError   a request names a resource the facility does not have
     ├── ObservationRejected    a batch of observations failed validation (nothing was stored)
+    ├── NotFoundError          a request names something (a window, a beamline…) that does not exist
+    ├── ConflictError          a write lost a race or contradicts the stored state (nothing changed)
     └── StoreUnavailable       the database cannot be reached right now (retry later)
 
 Errors carry their data as attributes so that `api/problems.py` can render
@@ -53,4 +55,20 @@ class ObservationRejected(FacstatError):
 class StoreUnavailable(FacstatError):
     def __init__(self, message: str, retry_after: int = 5) -> None:
         self.retry_after = retry_after
+        super().__init__(message)
+
+
+class NotFoundError(FacstatError):
+    """`kind` `key` does not exist (e.g. maintenance window 'w-17')."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind, self.key = kind, key
+        super().__init__(f"unknown {kind} {key!r}")
+
+
+class ConflictError(FacstatError):
+    """A write contradicts the stored state (stale revision, wrong lifecycle step)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        self.field = field
         super().__init__(message)

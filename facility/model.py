@@ -150,3 +150,25 @@ class Transition:
     at: datetime
     state_changed: bool
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationFact:
+    """A scheduler reservation as a collector saw it, mapped onto facility resources.
+
+    `MAINT` ones become maintenance windows; others (e.g. a beamtime's nodes) are
+    what readiness checks look for."""
+
+    name: str
+    start: datetime
+    end: datetime
+    resources: tuple[str, ...]
+    nodes: int = 0
+    flags: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    partial: bool = False
+
+    @property
+    def maintenance(self) -> bool:
+        return "MAINT" in self.flags

@@ -8,6 +8,7 @@ which the API renders and caches per `version`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -28,6 +29,8 @@ from facility.topology import dependents
 
 Clock = Callable[[], datetime]
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+log = logging.getLogger("facstat.service")
 
 
 def utcnow() -> datetime:
@@ -101,6 +104,11 @@ class StatusService:
                 return self._unsaved(now)
         return self._snapshot
 
+    def current(self) -> Snapshot:
+        """The last published snapshot, without re-evaluating anything (safe to call from
+        a listener, which runs inside an evaluation)."""
+        return self._snapshot
+
     def due(self, now: datetime) -> bool:
         """Whether a read at `now` must first re-evaluate (staleness, maintenance)."""
         return self._deadline is not None and now >= self._deadline
@@ -128,6 +136,8 @@ class StatusService:
         """Validate a whole batch, then store it with the status changes it causes."""
         now = now or self.clock()
         self._validate(observations, now)
+        if self.due(now):  # a window ended or data went stale since the last tick
+            self.tick(now)
         span = self.tracer.start_as_current_span(
             "engine.ingest", attributes={"observations": len(observations)}
         )
@@ -213,7 +223,10 @@ class StatusService:
             if t.state_changed:
                 self.metrics.transitions.labels(t.after.state.value).inc()
         for listener in self._listeners:
-            listener(self._snapshot, transitions)
+            try:
+                listener(self._snapshot, transitions)
+            except Exception:  # what listens must never undo or block an ingest
+                log.exception("a status listener failed")
         return transitions
 
     def _earliest(

@@ -162,6 +162,33 @@ class Store:
             return 1
         return int(row[0])
 
+    def has_history(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(_INT.c.id).limit(1)).first() is not None
+
+    def insert_history(self, intervals: Sequence[Interval]) -> int:
+        """Closed intervals of the past, e.g. imported history or the demo's; only into a
+        store without any history yet (it never rewrites recorded history)."""
+        rows = [
+            {
+                "resource_id": i.resource_id,
+                "start": i.start,
+                "end": i.end,
+                "state": i.state.value,
+                "capacity": i.capacity,
+                "reasons": codec.reasons_out(i.reasons),
+                "root_cause": i.root_cause.as_dict() if i.root_cause else None,
+            }
+            for i in intervals
+            if i.end is not None
+        ]
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(sa.func.count()).select_from(_INT)).scalar_one():
+                return 0
+            if rows:
+                conn.execute(_INT.insert(), rows)
+        return len(rows)
+
     def purge_observations(self, older_than: datetime) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(_OBS.delete().where(_OBS.c.received_at < older_than))

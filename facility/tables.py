@@ -112,3 +112,189 @@ class StoreMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class MaintenanceWindowRecord(SQLModel, table=True):
+    """A planned maintenance window (one-off or recurring), from any source."""
+
+    __tablename__ = "maintenance_window"
+
+    id: str = Field(primary_key=True, max_length=255)
+    title: str = Field(max_length=255)
+    description: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    resources: list[str] = _json(nullable=False)
+    effect: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    start: datetime = _ts()
+    end: datetime = _ts()
+    timezone: str = Field(max_length=64)
+    rrule: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    exdates: list[str] = _json(nullable=False)
+    notice_given_at: datetime | None = _ts(nullable=True)
+    source: str = Field(max_length=128, index=True)
+    cancelled: bool = False
+    extended_until: datetime | None = _ts(nullable=True)
+    sequence: int = 0
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class BeamtimeRecord(SQLModel, table=True):
+    """A scheduled beamtime of an experiment facility's beamline."""
+
+    __tablename__ = "beamtime"
+
+    id: str = Field(primary_key=True, max_length=255)
+    facility_id: str = Field(max_length=64)
+    beamline: str = Field(max_length=64, index=True)
+    title: str = Field(max_length=255)
+    start: datetime = _ts()
+    end: datetime = _ts()
+    bundle: list[str] | None = _json()
+    source: str = Field(max_length=128, index=True)
+
+
+class ReservationRecord(SQLModel, table=True):
+    """A scheduler reservation as last seen by a collector (replaced per source)."""
+
+    __tablename__ = "reservation"
+
+    id: str = Field(primary_key=True, max_length=255)
+    source: str = Field(max_length=128, index=True)
+    name: str = Field(max_length=255)
+    start: datetime = _ts()
+    end: datetime = _ts()
+    resources: list[str] = _json(nullable=False)
+    nodes: int = 0
+    flags: list[str] = _json(nullable=False)
+    accounts: list[str] = _json(nullable=False)
+    users: list[str] = _json(nullable=False)
+    partial: bool = False
+    observed_at: datetime = _ts()
+
+
+class IncidentRecord(SQLModel, table=True):
+    """An incident: one per root cause, with its impacts, priority and lifecycle."""
+
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, index=True)
+    kind: str = Field(max_length=16)
+    subject: str = Field(max_length=128)
+    title: str = Field(max_length=255)
+    status: str = Field(max_length=16, index=True)
+    priority: str = Field(max_length=4)
+    priority_score: float = 0.0
+    explanation: dict[str, Any] = _json(nullable=False)
+    impacted: dict[str, Any] = _json(nullable=False)
+    team: str | None = Field(default=None, max_length=64)
+    runbooks: list[str] = _json(nullable=False)
+    opened_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    acknowledged_at: datetime | None = _ts(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=128)
+    mitigated_at: datetime | None = _ts(nullable=True)
+    mitigated_by: str | None = Field(default=None, max_length=128)
+    resolved_at: datetime | None = _ts(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=128)
+
+
+class IncidentEventRecord(SQLModel, table=True):
+    """One line of an incident's timeline (append-only)."""
+
+    __tablename__ = "incident_event"
+    __table_args__ = (sa.Index("ix_incident_event_incident", "incident_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    at: datetime = _ts()
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=128)
+    public: bool = False
+    text: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    data: dict[str, Any] = _json(nullable=False)
+
+
+class NotificationRecord(SQLModel, table=True):
+    """A page sent to one receiver; (key, receiver) is unique, so a page goes out once."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.UniqueConstraint("key", "receiver", name="uq_notification_key_receiver"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    key: str = Field(max_length=128)
+    receiver: str = Field(max_length=64)
+    ok: bool = False
+    attempts: int = 0
+    detail: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    at: datetime = _ts()
+
+
+class SubscriptionRecord(SQLModel, table=True):
+    """Someone's subscription to status changes of chosen resources (webhook or e-mail)."""
+
+    __tablename__ = "subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    target: str = Field(max_length=512)
+    resources: list[str] = _json(nullable=False)
+    secret: str | None = Field(default=None, max_length=128)
+    created_at: datetime = _ts()
+    created_by: str = Field(max_length=128)
+
+
+class SubscriptionDeliveryRecord(SQLModel, table=True):
+    """One delivery of a status change to a subscription; failed ones are the dead letters."""
+
+    __tablename__ = "subscription_delivery"
+    __table_args__ = (sa.Index("ix_subscription_delivery_sub", "subscription_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    event_uuid: str = Field(max_length=36)
+    at: datetime = _ts()
+    ok: bool = False
+    attempts: int = 0
+    detail: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    body: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+
+
+class ApiTokenRecord(SQLModel, table=True):
+    """An API token: only a hash of its secret is kept; it expires and can be revoked."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=128)
+    secret_hash: str = Field(max_length=128)
+    scopes: list[str] = _json(nullable=False)
+    resources: list[str] = _json(nullable=False)  # empty: any resource
+    created_at: datetime = _ts()
+    created_by: str = Field(max_length=128)
+    expires_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+    last_used_at: datetime | None = _ts(nullable=True)
+
+
+class AuditRecord(SQLModel, table=True):
+    """One write, in an append-only log; `hash` chains each entry to the one before."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    actor: str = Field(max_length=128, index=True)
+    token_id: str | None = Field(default=None, max_length=64)
+    client: str = Field(max_length=128)
+    method: str = Field(max_length=8)
+    path: str = Field(max_length=512)
+    action: str = Field(max_length=64, index=True)
+    target: str = Field(max_length=255)
+    status: int = 0
+    before: dict[str, Any] | None = _json()
+    after: dict[str, Any] | None = _json()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
 from api.app import create_app
 from api.runtime import Runtime
@@ -25,6 +26,11 @@ from facility.service import StatusService
 from facility.settings import Settings
 from facility.store import Store
 
+# Tests assert behaviour, not timings: no per-example deadline (a loaded 2-core CI
+# machine made a correct property test fail on time alone).
+hypothesis_settings.register_profile("facstat", deadline=None)
+hypothesis_settings.load_profile("facstat")
+
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "small-facility.yaml"
 PG_ADMIN = os.environ.get(
@@ -32,6 +38,7 @@ PG_ADMIN = os.environ.get(
 )
 PG_TEST_DB = f"facstat_{os.getpid()}_test"  # one per pytest run, so parallel runs do not collide
 TOKEN = "test-collector-token-0123456789"
+OPERATOR_TOKEN = "test-operator-token-0123456789"
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
@@ -77,13 +84,12 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate(url: str) -> None:
+    """Empty every table of the store (all but Alembic's own)."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "TRUNCATE current_status, status_interval, event, observation, store_meta RESTART IDENTITY"
-            )
-        )
+        names = sa.inspect(conn).get_table_names()
+        tables = ", ".join(n for n in names if n != "alembic_version")
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY"))
     engine.dispose()
 
 
@@ -119,8 +125,8 @@ def make_settings(db_url: str, facility: Path = SMALL, **extra: object) -> Setti
         database_url=db_url,
         facility_file=facility,
         collector_token=TOKEN,  # type: ignore[arg-type]
-        run_collectors=False,
-        **extra,  # type: ignore[arg-type]
+        operator_token=OPERATOR_TOKEN,  # type: ignore[arg-type]
+        **{"run_collectors": False, **extra},  # type: ignore[arg-type]
     )
 
 
@@ -138,6 +144,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 def free_port() -> int:

@@ -23,7 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.collectors.slurm.conftest import SLURM_CONF, cluster_script, slurm
-from tests.conftest import assert_promtool_accepts, free_port
+from tests.conftest import OPERATOR, OPERATOR_TOKEN, assert_promtool_accepts, free_port
 
 T = TypeVar("T")
 BIN = Path(sys.executable).parent / "facstat"
@@ -179,6 +179,7 @@ def served(
     port, log = free_port(), tmp / "serve.log"
     env = {**os.environ, "FACSTAT_DATABASE_URL": f"sqlite:///{tmp / 'facstat.db'}"}
     env["SLURM_CONF"] = str(SLURM_CONF)
+    env["FACSTAT_OPERATOR_TOKEN"] = OPERATOR_TOKEN  # to read the internal view
     cmd = [str(BIN), "serve", "--facility", str(facility), "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -206,8 +207,10 @@ def _healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
         return False
 
 
-def resources(url: str) -> dict[str, dict[str, Any]]:
-    page = httpx.get(url + "/api/v1/resources", params={"limit": 1000}, timeout=10)
+def resources(url: str, internal: bool = True) -> dict[str, dict[str, Any]]:
+    """Every resource; the internal view (node names, drain reasons) unless `internal` is False."""
+    headers = OPERATOR if internal else {}
+    page = httpx.get(url + "/api/v1/resources", params={"limit": 1000}, timeout=10, headers=headers)
     page.raise_for_status()
     return {r["id"]: r for r in page.json()["items"]}
 
@@ -323,5 +326,50 @@ def test_a_node_drained_in_slurm_shows_in_its_partition_reasons(
         assert batch["state"] == "degraded" and batch["capacity"] < 1, brief(items)
         interactive = " ".join(r["message"] for r in items["facstat-interactive"]["reasons"])
         assert why not in interactive, brief(items)
+        public = resources(served.url, internal=False)["facstat-batch"]["reasons"]
+        assert public and all(
+            why not in r["message"] and DRAIN_NODE not in r["message"] for r in public
+        )
     finally:
         slurm("scontrol", "update", f"nodename={DRAIN_NODE}", "state=resume", check=False)
+
+
+def test_a_slurm_maint_reservation_becomes_a_window_and_puts_its_partition_in_maintenance(
+    served: Served, observed: dict[str, dict[str, Any]]
+) -> None:
+    name = f"facstat_e2e_{uuid.uuid4().hex[:6]}"
+    try:
+        slurm(
+            "scontrol", "create", "reservation", f"reservationname={name}", "starttime=now",
+            "duration=20", "nodes=node3,node4", "flags=MAINT,IGNORE_JOBS", "users=root",
+        )  # fmt: skip
+
+        def window() -> dict[str, Any] | None:
+            items = httpx.get(served.url + "/api/v1/maintenance", timeout=5).json()["items"]
+            return next(
+                (w for w in items if w["id"].startswith(f"slurm:slurm-facstat:{name}")), None
+            )
+
+        w = wait_for(f"window of {name}", window, 30, lambda: "no window yet")
+        assert (w["source"], w["kind"], w["resolution"]) == (
+            "slurm:slurm-facstat",
+            "reservation",
+            "unresolved",
+        )
+        assert w["id"] == f"slurm:slurm-facstat:{name}" and w["resources"] == [
+            "facstat-interactive"
+        ]
+        status = resources(served.url)["facstat-interactive"]
+        assert status["state"] == "maintenance" and status["underlying"] is not None, brief(
+            resources(served.url)
+        )
+        incidents = httpx.get(served.url + "/api/v2/status/incidents", timeout=5).json()
+        assert any(i["id"] == w["id"] and i["type"] == "reservation" for i in incidents)
+    finally:
+        slurm("scontrol", "delete", f"reservationname={name}", check=False)
+
+    def gone() -> bool | None:
+        items = httpx.get(served.url + "/api/v1/maintenance", timeout=5).json()["items"]
+        return True if not any(name in w["id"] for w in items) else None
+
+    wait_for(f"window of {name} removed", gone, 30, lambda: "still listed")

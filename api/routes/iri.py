@@ -4,16 +4,18 @@ Public reads (no token). Lists are bare JSON arrays sorted by id (events: oldest
 first), paged by `offset`/`limit`; errors are RFC 9457 problems. Every read honours
 ETag/If-None-Match and If-Modified-Since; `modified_since` keeps objects changed
 strictly after it and answers `304` when nothing is left (docs/iri-facts.md §8).
-Incidents: facstat has no incident engine yet, so the list is `[]` and every id is
-unknown; events therefore have `incident_uri: null`.
+Incidents: maintenance windows appear as incidents of type `planned` (`reservation`
+for a scheduler's MAINT reservation), facstat's own incidents (outages, silent
+collectors, Alertmanager alerts) as `unplanned` ones with ids `inc-<n>`; a status
+event links to the unplanned incident that impacted its resource at its time.
 
 No `from __future__ import annotations` here: the endpoint factories give each API
 version its own query types, which FastAPI reads from the evaluated annotations.
 """
 
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import partial
 from itertools import islice
 from typing import Annotated, Any
 
@@ -21,7 +23,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import AwareDatetime, StringConstraints
 
 from api import iri
-from api.caching import conditional
+from api.caching import conditional, conditional_body
 from api.deps import RuntimeDep, SnapshotDep
 from api.iri_schemas import (
     MODELS,
@@ -35,7 +37,9 @@ from api.iri_schemas import (
     Status,
 )
 from api.problems import ProblemException
+from api.redaction import INTERNAL, PUBLIC, Audience, AudienceDep, public_event, public_incident
 from api.runtime import Runtime
+from api.schemas import ID_MAX
 from api.views import dumps
 from facility.service import Snapshot
 from facility.store import EventRecord, Store
@@ -44,7 +48,7 @@ Text = Annotated[str | None, Query(min_length=1)]
 Since = Annotated[AwareDatetime | None, Query(description="only objects modified after this")]
 Instant = Annotated[AwareDatetime | None, Query()]
 From = Annotated[AwareDatetime | None, Query(alias="from")]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=ID_MAX)]
 Limit = Annotated[int, Query(ge=0, le=1000)]
 StatusQ = Annotated[Status | None, Query()]
 TypeV1 = Annotated[ResourceType | None, Query()]
@@ -58,6 +62,7 @@ CapV2 = Annotated[list[AllocUrn] | None, Query(min_length=1)]
 Render = Callable[[], bytes]
 NOT_MODIFIED = b""  # rendered in place of a body when `modified_since` leaves nothing
 SCAN_BATCH = 500
+MAX_INCIDENTS = 1000  # the most recent incidents projected into the IRI API
 VERSIONS: tuple[iri.Version, ...] = ("v1", "v2")
 ERRORS: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not Modified"},
@@ -78,9 +83,11 @@ def include(app: FastAPI) -> None:
 # -- responses ------------------------------------------------------------------------
 
 
-def _respond(request: Request, rt: Runtime, version: int, at: datetime, render: Render) -> Response:
+def _respond(
+    request: Request, rt: Runtime, version: int, at: datetime, render: Render, view: Audience
+) -> Response:
     """`conditional()`, plus `304` when the render says nothing was modified."""
-    response = conditional(request, rt.cache, version, at, render)
+    response = conditional(request, rt.cache, version, at, render, audience=view)
     if response.status_code != 200 or response.body != NOT_MODIFIED:
         return response
     keep = ("etag", "last-modified", "cache-control")
@@ -141,7 +148,7 @@ def _list_resources(ctx: iri.Context) -> Callable[..., Response]:
             docs = iri.select(_resources(ctx, snap), checks)
             return _page(docs, offset, limit, modified_since)
 
-        return _respond(request, rt, snap.version, snap.changed_at, render)
+        return _respond(request, rt, snap.version, snap.changed_at, render, PUBLIC)
 
     return get_resources
 
@@ -156,12 +163,12 @@ def _get_resource(ctx: iri.Context) -> Callable[..., Response]:
                 raise _not_found("resource", resource_id)
             return dumps(iri.resource(ctx, r, snap.statuses.get(resource_id)))
 
-        return _respond(request, rt, snap.version, snap.changed_at, render)
+        return _respond(request, rt, snap.version, snap.changed_at, render, PUBLIC)
 
     return get_resource
 
 
-# -- status: incidents (none until facstat has an incident engine) --------------------
+# -- status: incidents (maintenance windows, as planned incidents) -----------------------
 
 
 def _list_incidents(ctx: iri.Context) -> Callable[..., Response]:
@@ -169,6 +176,7 @@ def _list_incidents(ctx: iri.Context) -> Callable[..., Response]:
         request: Request,
         rt: RuntimeDep,
         snap: SnapshotDep,
+        view: AudienceDep,
         name: Text = None,
         description: Text = None,
         status: StatusQ = None,
@@ -182,18 +190,68 @@ def _list_incidents(ctx: iri.Context) -> Callable[..., Response]:
         limit: Limit = 100,
         resolution: Annotated[Resolution | None, Query()] = None,
     ) -> Response:
-        no_incidents: list[iri.Doc] = []  # until facstat has an incident engine
-        render = partial(_page, no_incidents, offset, limit, modified_since)
-        return _respond(request, rt, snap.version, snap.changed_at, render)
+        now = rt.clock()
+        resource = ctx.uri("status", "resources", resource_id) if resource_id else None
+        checks = [
+            iri.equal("name", name),
+            iri.contains("description", description),
+            iri.equal("status", status),
+            iri.equal("type", type),
+            iri.equal("resolution", resolution),
+            iri.about(resource),
+            iri.overlaps(time or from_, time or to),
+            iri.newer(modified_since),
+        ]
+        docs = iri.select(_incidents(ctx, rt, now, view), checks)
+        return _fresh(request, _page(docs, offset, limit, modified_since), view)
 
     return get_incidents
 
 
 def _get_incident(ctx: iri.Context) -> Callable[..., Response]:
-    def get_incident(incident_id: str) -> Response:
+    def get_incident(
+        request: Request, rt: RuntimeDep, view: AudienceDep, incident_id: str
+    ) -> Response:
+        for doc in _incidents(ctx, rt, rt.clock(), view):
+            if doc["id"] == incident_id:
+                return _fresh(request, dumps(doc), view)
         raise _not_found("incident", incident_id)
 
     return get_incident
+
+
+def _incidents(ctx: iri.Context, rt: Runtime, now: datetime, view: Audience) -> list[iri.Doc]:
+    """Maintenance windows (planned) and facstat's incidents (unplanned), by id; the
+    public view cuts an alert's title to the alert's name (`api.redaction`)."""
+    planned = [iri.maintenance_incident(ctx, w, now) for w in rt.ops.windows()]
+    unplanned = [
+        iri.unplanned_incident(ctx, _shown(inc, view), _event_ids(rt, inc))
+        for inc in rt.incidents.store.incidents(limit=MAX_INCIDENTS)
+        if inc.kind in ("outage", "collector", "alert")
+    ]
+    return sorted(planned + unplanned, key=lambda d: d["id"])
+
+
+def _shown(inc: Any, view: Audience) -> Any:
+    return inc if view == INTERNAL else public_incident(inc)
+
+
+def _event_ids(rt: Runtime, inc: Any) -> list[str]:
+    """Status changes of the resources an incident impacted, while it was open."""
+    if not inc.impacted:
+        return []
+    rows = rt.store.events(
+        0, SCAN_BATCH, list(inc.impacted), since=inc.opened_at, until=inc.resolved_at
+    )
+    return [e.uuid for e in rows if e.kind == iri.STATUS_CHANGED]
+
+
+def _fresh(request: Request, body: bytes, view: Audience) -> Response:
+    """A body that depends on the clock as well as the store: validated by its own
+    ETag rather than cached per store version."""
+    if body == NOT_MODIFIED:
+        return Response(status_code=304)
+    return conditional_body(request, body, None, audience=view)
 
 
 # -- status: events -------------------------------------------------------------------
@@ -227,6 +285,7 @@ def _list_events(ctx: iri.Context) -> Callable[..., Response]:
         request: Request,
         rt: RuntimeDep,
         snap: SnapshotDep,
+        view: AudienceDep,
         incident_id: Text = None,
         resource_id: Text = None,
         name: Text = None,
@@ -239,7 +298,9 @@ def _list_events(ctx: iri.Context) -> Callable[..., Response]:
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Response:
-        """`from`/`to` bound `occurred_at` (inclusive); `time` asks for events at that instant."""
+        """`from`/`to` bound `occurred_at` (inclusive); `time` asks for events at that instant.
+        Descriptions are the public view without `status:read-internal` (and the
+        `description` filter sees only what the caller may see)."""
         since, until = _window(lower=[from_, time, modified_since], upper=[to, time])
         incident = ctx.uri("status", "incidents", incident_id) if incident_id else None
         checks = [
@@ -252,31 +313,44 @@ def _list_events(ctx: iri.Context) -> Callable[..., Response]:
 
         def found() -> Iterator[iri.Doc]:
             rows = _scan(rt.store, resource_id, since, until)
-            docs = (iri.event(ctx, e) for e in rows if e.kind == iri.STATUS_CHANGED)
+            linked = iri.incident_index(rt.incidents.store.incidents(limit=MAX_INCIDENTS))
+            docs = (
+                iri.event(ctx, _event(e, view), linked)
+                for e in rows
+                if e.kind == iri.STATUS_CHANGED
+            )
             return (d for d in docs if iri.matches(d, checks))
 
         def render() -> bytes:
-            page = list(islice(found(), offset, offset + limit))
+            stop = offset + limit
+            page = list(islice(found(), offset, stop)) if stop <= sys.maxsize else []
             if not page and modified_since is not None and next(found(), None) is None:
                 return NOT_MODIFIED
             return dumps(page)
 
-        return _respond(request, rt, snap.version, snap.changed_at, render)
+        return _respond(request, rt, snap.version, snap.changed_at, render, view)
 
     return get_events
 
 
 def _get_event(ctx: iri.Context) -> Callable[..., Response]:
-    def get_event(request: Request, rt: RuntimeDep, snap: SnapshotDep, event_id: str) -> Response:
+    def get_event(
+        request: Request, rt: RuntimeDep, snap: SnapshotDep, view: AudienceDep, event_id: str
+    ) -> Response:
         def render() -> bytes:
             e = rt.store.event(event_id)
             if e is None or e.kind != iri.STATUS_CHANGED:
                 raise _not_found("event", event_id)
-            return dumps(iri.event(ctx, e))
+            linked = iri.incident_index(rt.incidents.store.incidents(limit=MAX_INCIDENTS))
+            return dumps(iri.event(ctx, _event(e, view), linked))
 
-        return _respond(request, rt, snap.version, snap.changed_at, render)
+        return _respond(request, rt, snap.version, snap.changed_at, render, view)
 
     return get_event
+
+
+def _event(e: EventRecord, view: Audience) -> EventRecord:
+    return e if view == INTERNAL else public_event(e)
 
 
 # -- facility -------------------------------------------------------------------------
@@ -289,7 +363,7 @@ def _get_facility(ctx: iri.Context) -> Callable[..., Response]:
         def render() -> bytes:
             return _one(iri.facility(ctx), modified_since)
 
-        return _respond(request, rt, snap.version, ctx.loaded_at, render)
+        return _respond(request, rt, snap.version, ctx.loaded_at, render, PUBLIC)
 
     return get_facility
 
@@ -318,7 +392,7 @@ def _list_sites(ctx: iri.Context) -> Callable[..., Response]:
         def render() -> bytes:
             return _page(iri.select(_sites(ctx), checks), offset, limit, modified_since)
 
-        return _respond(request, rt, snap.version, ctx.loaded_at, render)
+        return _respond(request, rt, snap.version, ctx.loaded_at, render, PUBLIC)
 
     return get_sites
 
@@ -337,7 +411,7 @@ def _get_site(ctx: iri.Context) -> Callable[..., Response]:
                 raise _not_found("site", site_id)
             return _one(doc, modified_since)
 
-        return _respond(request, rt, snap.version, ctx.loaded_at, render)
+        return _respond(request, rt, snap.version, ctx.loaded_at, render, PUBLIC)
 
     return get_site
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import RuntimeDep
@@ -15,12 +14,6 @@ FLOOR_BODY = b'{"floor":true}'
 @router.get("/metrics", summary="Prometheus exposition", response_class=Response)
 def metrics(rt: RuntimeDep) -> Response:
     return Response(generate_latest(rt.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get("/", include_in_schema=False)
-def root() -> RedirectResponse:
-    """Until the status page lands, the front door is the interactive API documentation."""
-    return RedirectResponse("/docs")
 
 
 @router.get("/healthz", summary="Liveness: the process answers")

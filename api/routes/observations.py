@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.deps import CollectorAuth, RuntimeDep
+from api.auth import Principal
+from api.deps import CollectorAuth, RuntimeDep, forbid_outside_binding
 from api.runtime import Runtime
 from api.schemas import IngestAccepted, ObservationBatch, ObservationIn
 from facility.model import Observation, Reason
@@ -18,16 +19,21 @@ router = APIRouter(prefix="/api/v1", tags=["observations"])
 @router.post(
     "/observations",
     response_model=IngestAccepted,
-    dependencies=[CollectorAuth],
     summary="Store a batch of observations (all or nothing)",
     responses={
         401: {"description": "missing or unknown token"},
+        403: {"description": "the token lacks the scope, or may not report on a resource"},
         422: {"description": "invalid batch"},
     },
 )
-def post_observations(batch: ObservationBatch, rt: RuntimeDep) -> IngestAccepted:
+def post_observations(
+    batch: ObservationBatch, rt: RuntimeDep, principal: Principal = CollectorAuth
+) -> IngestAccepted:
     """The whole batch is validated first; if any observation is invalid, nothing is stored
-    and the 422 problem body names every bad field (`observations[3].resource_id`)."""
+    and the 422 problem body names every bad field (`observations[3].resource_id`). A token
+    bound to some resources gets 403 for a batch naming any other (nothing is stored)."""
+    ids = [o.resource_id for o in batch.observations]
+    forbid_outside_binding(principal, ids, "observations", "resource_id")
     result = rt.service.ingest([_domain(o) for o in batch.observations], rt.clock())
     return IngestAccepted(
         accepted=result.accepted, transitions=len(result.transitions), version=result.version

@@ -14,6 +14,7 @@ from api.caching import conditional_async, conditional_body, request_key, respon
 from api.deps import RuntimeDep, SnapshotDep, parse_query
 from api.openapi import query_parameters
 from api.problems import ProblemException
+from api.redaction import Audience, AudienceDep
 from api.schemas import HistoryOut, ProblemOut, ResourceOut, ResourcePage
 from api.views import dumps, interval_out, ts
 from facility.errors import UnknownResourceError
@@ -53,10 +54,13 @@ class ResourceQuery(BaseModel):
     responses={400: {"model": ProblemOut, "description": "Invalid query parameter"}},
     openapi_extra={"parameters": query_parameters(ResourceQuery)},
 )
-async def list_resources(request: Request, rt: RuntimeDep, snap: SnapshotDep) -> Response:
+async def list_resources(
+    request: Request, rt: RuntimeDep, snap: SnapshotDep, view: AudienceDep
+) -> Response:
     """Filters combine with AND; paging by cursor, in id order. A poller whose query is
-    already rendered for the current version gets its answer (or 304) at once."""
-    hit = rt.cache.peek(snap.version, request_key(request))
+    already rendered for the current version gets its answer (or 304) at once. Reasons
+    and root causes are the public view without `status:read-internal`."""
+    hit = rt.cache.peek(snap.version, request_key(request, view))
     if hit is not None:
         return respond(request, *hit, snap.changed_at)
     q = parse_query(ResourceQuery, request)
@@ -64,7 +68,7 @@ async def list_resources(request: Request, rt: RuntimeDep, snap: SnapshotDep) ->
     at = _check_at(q.at, rt.clock())
 
     def render() -> bytes:
-        rows = [r for r in _items(rt, snap, at) if r["id"] > after and _matches(r, q)]
+        rows = [r for r in _items(rt, snap, at, view) if r["id"] > after and _matches(r, q)]
         page = rows[: q.limit]
         more = len(rows) > q.limit
         return dumps(
@@ -72,7 +76,13 @@ async def list_resources(request: Request, rt: RuntimeDep, snap: SnapshotDep) ->
         )
 
     return await conditional_async(
-        request, rt.cache, snap.version, snap.changed_at, render, blocking=at is not None
+        request,
+        rt.cache,
+        snap.version,
+        snap.changed_at,
+        render,
+        blocking=at is not None,
+        audience=view,
     )
 
 
@@ -87,20 +97,32 @@ def _matches(r: dict[str, Any], q: ResourceQuery) -> bool:
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut, summary="One resource")
 async def get_resource(
-    request: Request, rt: RuntimeDep, snap: SnapshotDep, resource_id: ResourceId, at: At = None
+    request: Request,
+    rt: RuntimeDep,
+    snap: SnapshotDep,
+    view: AudienceDep,
+    resource_id: ResourceId,
+    at: At = None,
 ) -> Response:
+    """Reasons and root cause are the public view without `status:read-internal`."""
     _known(rt, resource_id)
     at = _check_at(at, rt.clock())
 
     def render() -> bytes:
         assert rt.renderer is not None
         if at is None:
-            return dumps(rt.renderer.current(resource_id, snap.statuses.get(resource_id)))
+            return dumps(rt.renderer.current(resource_id, snap.statuses.get(resource_id), view))
         interval = rt.store.intervals_at(at).get(resource_id)
-        return dumps(rt.renderer.historic(resource_id, interval, at))
+        return dumps(rt.renderer.historic(resource_id, interval, at, view))
 
     return await conditional_async(
-        request, rt.cache, snap.version, snap.changed_at, render, blocking=at is not None
+        request,
+        rt.cache,
+        snap.version,
+        snap.changed_at,
+        render,
+        blocking=at is not None,
+        audience=view,
     )
 
 
@@ -113,6 +135,7 @@ def get_history(
     request: Request,
     rt: RuntimeDep,
     snap: SnapshotDep,
+    view: AudienceDep,
     resource_id: ResourceId,
     start: Annotated[
         datetime | None, Query(alias="from", description="default: 24 h before `to`")
@@ -141,18 +164,18 @@ def get_history(
         "resource_id": resource_id,
         "from": ts(start),
         "to": ts(end),
-        "intervals": [interval_out(i) for i in intervals],
+        "intervals": [interval_out(i, view) for i in intervals],
     }
-    return conditional_body(request, dumps(body), snap.changed_at)
+    return conditional_body(request, dumps(body), snap.changed_at, audience=view)
 
 
-def _items(rt: Any, snap: Any, at: datetime | None) -> list[dict[str, Any]]:
+def _items(rt: Any, snap: Any, at: datetime | None, view: Audience) -> list[dict[str, Any]]:
     renderer = rt.renderer
     ids = sorted(renderer.static)
     if at is None:
-        return [renderer.current(rid, snap.statuses.get(rid)) for rid in ids]
+        return [renderer.current(rid, snap.statuses.get(rid), view) for rid in ids]
     intervals = rt.store.intervals_at(at)
-    return [renderer.historic(rid, intervals.get(rid), at) for rid in ids]
+    return [renderer.historic(rid, intervals.get(rid), at, view) for rid in ids]
 
 
 def _known(rt: Any, resource_id: str) -> None:

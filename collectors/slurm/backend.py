@@ -72,7 +72,7 @@ class CliBackend:
         return parse.parse_partitions(self._call("partitions"))
 
     def jobs(self) -> list[Job]:
-        return parse.parse_squeue_json(self._call("jobs"))
+        return parse.parse_squeue(self._call("jobs"))
 
     def reservations(self) -> list[Reservation]:
         return parse.parse_reservations(self._call("reservations"), self.tz)
@@ -82,7 +82,7 @@ class CliBackend:
 
     def _call(self, kind: Kind) -> str:
         argv = render.argv(kind, self.bin_dir)
-        done = self.runner(argv, self.timeout, render.environment(self.slurm_conf))
+        done = self.runner(argv, self.timeout, render.environment(kind, self.slurm_conf))
         error = failure(done, kind)
         if error is not None:
             raise error

@@ -20,6 +20,13 @@ POOLS = ("cpus", "gpus", "memory_bytes")
 POOL_STATES = ("allocated", "idle", "unavailable")
 MIB = 1024 * 1024
 MAX_GROUPS, MAX_NAMES = 5, 3
+# Reason codes this module emits: one per unusable node category (`states.UNUSABLE`).
+REASON_CODES: dict[str, str] = {
+    "nodes_drained": "nodes drained or still draining (DRAIN or FAIL flag): they take no new jobs",
+    "nodes_down": "nodes DOWN, in ERROR or NOT_RESPONDING",
+    "nodes_maint": "nodes in MAINTENANCE (a MAINT reservation holds them)",
+    "nodes_unavailable": "nodes rebooting, FUTURE or in a state Slurm did not name",
+}
 
 
 def by_category(nodes: Iterable[Node]) -> dict[Category, int]:

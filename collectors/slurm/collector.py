@@ -16,7 +16,7 @@ from datetime import datetime
 
 from collectors.base import Collector, Cycle
 from collectors.slurm import backend as backends
-from collectors.slurm import metrics, status
+from collectors.slurm import metrics, queue, reservations, status
 from collectors.slurm.backend import Backend
 from collectors.slurm.errors import SlurmError
 from collectors.slurm.model import Snapshot
@@ -63,16 +63,18 @@ class SlurmCollector:
         self.recent_window = recent_window
 
     def collect(self, now: datetime) -> Cycle:
-        ctx = Context(self.cluster, self.name, now, self.recent_window)
+        ctx = Context(self.cluster, self.name, now)
         try:
             snap = load(self.backend)
         except SlurmError as exc:
             return Cycle(
                 status.unreachable(ctx, self.targets, exc), metrics.unreachable(self.cluster)
             )
+        jobs = queue.summarize(snap.jobs, now, self.recent_window)
         return Cycle(
-            status.observe(ctx, self.targets, snap),
-            metrics.families(self.cluster, snap, now, self.recent_window),
+            status.observe(ctx, self.targets, snap, jobs),
+            metrics.families(self.cluster, snap, jobs),
+            reservations.facts(snap, self.targets),
         )
 
 

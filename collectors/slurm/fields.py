@@ -22,9 +22,15 @@ def to_int(value: Any, default: int = 0) -> int:
     return int(m.group(1)) if m else default
 
 
-def from_epoch(value: Any) -> datetime | None:
+def epoch(value: Any) -> int | None:
+    """Epoch seconds from Slurm's times (0, "N/A", "Unknown" or None: no time)."""
     seconds = to_int(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+    return seconds if seconds > 0 else None
+
+
+def from_epoch(value: Any) -> datetime | None:
+    seconds = epoch(value)
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 def local_time(value: str | None, tz: tzinfo) -> datetime | None:

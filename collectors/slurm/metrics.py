@@ -19,13 +19,12 @@ Never job ids, user or node names. Sample exposition::
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prometheus_client.core import Metric
 
 from collectors.base import MetricSpec
 from collectors.slurm import capacity, queue
 from collectors.slurm.model import Node, Snapshot
+from collectors.slurm.queue import Summary
 from collectors.slurm.status import US
 
 C, CP = ("cluster",), ("cluster", "partition")
@@ -210,12 +209,13 @@ def unreachable(cluster: str) -> list[Metric]:
     return fams.done()
 
 
-def families(cluster: str, snap: Snapshot, now: datetime, window: float) -> list[Metric]:
+def families(cluster: str, snap: Snapshot, jobs: Summary) -> list[Metric]:
+    """The cycle's families; `jobs` is `queue.summarize` of the snapshot's jobs."""
     fams = Families()
     fams.add(CONTROLLER_UP, [cluster], 1)
     _nodes(fams, [cluster], NODES, POOLS, snap.nodes)
     _partitions(fams, cluster, snap)
-    _jobs(fams, cluster, snap, now, window)
+    _jobs(fams, cluster, jobs)
     _reservations(fams, cluster, snap)
     for q in snap.qos or ():
         fams.add(QOS_PRIORITY, [cluster, q.name], q.priority)
@@ -244,12 +244,12 @@ def _partitions(fams: Families, cluster: str, snap: Snapshot) -> None:
         fams.add(PARTITION_UP, [cluster, p.name], p.state == "UP")
 
 
-def _jobs(fams: Families, cluster: str, snap: Snapshot, now: datetime, window: float) -> None:
-    for (part, qos, state, reason), n in sorted(queue.depth(snap.jobs).items()):
+def _jobs(fams: Families, cluster: str, jobs: Summary) -> None:
+    for (part, qos, state, reason), n in sorted(jobs.depth.items()):
         fams.add(JOBS, [cluster, part, qos, state, reason], n)
-    for part, age in sorted(queue.oldest_pending_age(snap.jobs, now).items()):
+    for part, age in sorted(jobs.oldest_pending.items()):
         fams.add(OLDEST_PENDING, [cluster, part], age)
-    waits = queue.recent_start_waits(snap.jobs, now, window)
+    waits = jobs.recent_waits
     for part, wait in sorted(queue.median_waits(waits).items()):
         fams.add(RECENT_WAIT, [cluster, part], wait)
         fams.add(RECENT_STARTS, [cluster, part], len(waits[part]))

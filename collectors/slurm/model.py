@@ -1,11 +1,13 @@
 """What Slurm reports, as typed values every backend (CLI, slurmrestd, pyslurm) returns.
 
-Times are aware datetimes (None when Slurm has none); memory is in MiB as Slurm
-counts it; cycle times are in microseconds as sdiag prints them.
+Times are aware datetimes (None when Slurm has none), but a job's are epoch seconds:
+a cycle reads 100,000 of them. Memory is in MiB as Slurm counts it; cycle times are in
+microseconds as sdiag prints them.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,7 +40,12 @@ class Node:
 
     @property
     def category(self) -> Category:
-        return categorize(self.state, self.flags)
+        return _category(self.state, self.flags)
+
+
+@functools.lru_cache(maxsize=1024)  # ten thousand nodes share a few dozen states
+def _category(state: str, flags: frozenset[str]) -> Category:
+    return categorize(state, flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +63,12 @@ class Job:
     partition: str
     qos: str
     state: str  # PENDING, RUNNING, COMPLETED, …
-    reason: str = "None"  # why it pends: Resources, Priority, JobHeldUser, …
+    reason: str = "None"  # reason code: Resources, Priority, JobHeldUser, …
     tasks: int = 1  # array tasks a pending array record stands for
-    submit: datetime | None = None
-    eligible: datetime | None = None
-    start: datetime | None = None  # only once it really started (never an estimate)
+    submit: int | None = None  # epoch seconds
+    eligible: int | None = None
+    start: int | None = None  # only once it really started (never an estimate)
     name: str = ""
-    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)

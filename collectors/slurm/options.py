@@ -30,7 +30,7 @@ class SlurmOptions(BaseModel):
     partition: str | None = Field(None, description="the partition this resource is")
     backend: BackendName = Field(
         "cli",
-        description="how Slurm is read: cli (sinfo/squeue --json, scontrol, sdiag, sacctmgr), "
+        description="how Slurm is read: cli (sinfo --json, squeue, scontrol, sdiag, sacctmgr), "
         "slurmrestd, pyslurm, or auto (pyslurm if it imports and matches this Slurm, else "
         "slurmrestd if configured and answering, else cli)",
     )

@@ -5,6 +5,10 @@ Each parser takes the text a command printed (recorded samples live in
 output that is not what the command prints at all raises `OutputInvalid`, and
 `--json` output that carries Slurm errors raises `CommandFailed`. Times printed
 without a zone (scontrol) are read in `tz`, the zone the command ran in.
+
+The CLI backend reads jobs from `squeue -O` (`parse_squeue`); `squeue --json`
+(`parse_squeue_json`) gives the same jobs, and its records are slurmrestd's and,
+rebuilt, pyslurm's (`json_job`).
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ from __future__ import annotations
 import gc
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from collectors.slurm import reasons
 from collectors.slurm.errors import CommandFailed, OutputInvalid
 from collectors.slurm.fields import (
     array_size,
+    epoch,
     expand_hostlist,
     from_epoch,
     gres_count,
@@ -46,22 +54,29 @@ _EPOCH = re.compile(r"\((\d+)\)\s*$")
 # --- JSON (sinfo --json, squeue --json) -------------------------------------------------
 
 
-def _loads(text: str) -> Any:
-    """`json.loads` with the cyclic GC paused: a 100k-job `squeue --json` allocates
-    millions of containers, and collections during the parse cost seconds."""
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic GC off for a parse: 100,000 jobs are 100,000 new objects (millions of
+    containers in `squeue --json`), and collections during the parse free none of them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(text)
+        yield
     finally:
         if enabled:
             gc.enable()
 
 
+def loads(text: str) -> Any:
+    """`json.loads`, the GC paused (slurmrestd's /jobs is `squeue --json`'s size)."""
+    with _gc_paused():
+        return json.loads(text)
+
+
 def load_json(text: str, key: str, command: str) -> list[dict[str, Any]]:
     """The records under `key` of a `--json` document; Slurm's own errors raise."""
     try:
-        doc = _loads(text)
+        doc = loads(text)
     except ValueError as exc:
         raise OutputInvalid(command, f"not JSON: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
@@ -106,14 +121,16 @@ def _json_node(r: dict[str, Any]) -> Node:
 def parse_squeue_json(text: str) -> list[Job]:
     """Jobs from `squeue --json`, finished ones included (they linger for MinJobAge)."""
     records = load_json(text, "jobs", "squeue --json")
-    return [_json_job(r) for r in records if isinstance(r.get("job_id"), int)]
+    return [json_job(r) for r in records if isinstance(r.get("job_id"), int)]
 
 
-def _json_job(r: dict[str, Any]) -> Job:
+def json_job(r: dict[str, Any]) -> Job:
+    """One job record of `squeue --json` or slurmrestd's /jobs."""
     state = str(r.get("job_state") or "UNKNOWN").upper()
-    started = _started(r, state)
     array_spec = str(r.get("array_task_string") or "")
     is_array_record = state == "PENDING" and array_spec and r.get("array_task_id") is None
+    start, end = epoch(r.get("start_time")), epoch(r.get("end_time"))
+    started = state in STARTED_STATES or "JOB_WAS_RUNNING" in (r.get("flags") or ())
     return Job(
         job_id=r["job_id"],
         partition=str(r.get("partition") or "").split(",")[0],
@@ -121,21 +138,65 @@ def _json_job(r: dict[str, Any]) -> Job:
         state=state,
         reason=str(r.get("state_reason") or "None"),
         tasks=array_size(array_spec) if is_array_record else 1,
-        submit=from_epoch(r.get("submit_time")),
-        eligible=from_epoch(r.get("eligible_time")),
-        start=from_epoch(r.get("start_time")) if started else None,
+        submit=epoch(r.get("submit_time")),
+        eligible=epoch(r.get("eligible_time")),
+        start=start if started or _ran(state, start, end) else None,
         name=str(r.get("name") or ""),
-        user=str(r.get("user_name") or ""),
     )
 
 
-def _started(r: dict[str, Any], state: str) -> bool:
-    """Whether `start_time` is a real start: for a pending job it is an estimate, and a job
-    cancelled while pending gets start = end = the time it was cancelled."""
-    if state in STARTED_STATES or "JOB_WAS_RUNNING" in (r.get("flags") or ()):
-        return True
-    start, end = to_int(r.get("start_time")), to_int(r.get("end_time"))
-    return state in FINISHED_STATES and 0 < start < end
+def _ran(state: str, start: int | None, end: int | None) -> bool:
+    """Whether a finished job's start is a real one: a job cancelled while pending gets
+    start = end = the time it was cancelled (and a pending job's start is an estimate)."""
+    return state in FINISHED_STATES and start is not None and end is not None and start < end
+
+
+# --- squeue -O --------------------------------------------------------------------------
+
+
+def parse_squeue(text: str) -> list[Job]:
+    """Jobs from `squeue -h -a -t all -O` with `render.JOB_FIELDS` (`|` after each,
+    epoch times, "N/A" for none), finished ones included (they linger for MinJobAge)."""
+    lines = text.splitlines()
+    strings: dict[str, str] = {}  # one str per distinct partition, QoS, state, reason
+    with _gc_paused():
+        jobs = [_squeue_job(f, strings) for f in _rows(lines)]
+    if not jobs and any(line.strip() for line in lines):
+        raise OutputInvalid("squeue", "no line of `|`-separated job fields")
+    return jobs
+
+
+def _rows(lines: list[str]) -> Iterator[list[str]]:
+    rows = (line.split("|", 10) for line in lines)
+    return (f for f in rows if len(f) == 11 and f[0].isdigit())
+
+
+def _squeue_job(f: list[str], strings: dict[str, str]) -> Job:
+    """One row. squeue prints no job flags: as for pyslurm, a start counts when the job
+    runs, or ended after it (slurmctld keeps JOB_WAS_RUNNING only while it runs)."""
+    job_id, parts, qos, state, reason, submit, eligible, start, end, task, name = f
+    started = state in STARTED_STATES or (
+        state in FINISHED_STATES and _ran(state, _epoch(start), _epoch(end))
+    )
+    is_array_record = state == "PENDING" and task != "N/A" and not task.isdigit()
+    part = parts.split(",", 1)[0]  # a pending job may name several
+    return Job(
+        job_id=int(job_id),
+        partition=strings.setdefault(part, part),
+        qos=strings.setdefault(qos, qos),
+        state=strings.setdefault(state, state),
+        reason=reasons.code(reason),
+        tasks=array_size(task) if is_array_record else 1,
+        submit=_epoch(submit),
+        eligible=_epoch(eligible),
+        start=_epoch(start) if started else None,
+        name=name,
+    )
+
+
+def _epoch(text: str) -> int | None:
+    """squeue's time with SLURM_TIME_FORMAT=%s: epoch seconds, or N/A / Unknown."""
+    return (int(text) or None) if text.isdigit() else None
 
 
 # --- scontrol -o ------------------------------------------------------------------------

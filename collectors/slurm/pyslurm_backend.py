@@ -32,7 +32,7 @@ from collectors.slurm.errors import (
 )
 from collectors.slurm.fields import expand_hostlist, from_epoch, node_state, to_int
 from collectors.slurm.model import Diag, Job, Node, Partition, Qos, Reservation
-from collectors.slurm.parse import _json_job
+from collectors.slurm.parse import json_job
 from collectors.slurm.render import Kind
 from collectors.slurm.restd_parse import minutes_text
 
@@ -208,7 +208,7 @@ def gpus(gres: Any) -> int:
 def to_job(j: Any) -> Job:
     """Read as squeue's record (pyslurm has no job flags: a start counts when the job
     runs, or ended after it)."""
-    return _json_job(
+    return json_job(
         {
             "job_id": j.id,
             "partition": j.partition,
@@ -222,7 +222,6 @@ def to_job(j: Any) -> Job:
             "start_time": j.start_time,
             "end_time": j.end_time,
             "name": j.name,
-            "user_name": j.user_name,
         }
     )
 

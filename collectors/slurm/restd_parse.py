@@ -12,7 +12,6 @@ answering. Node and job records are the ones `sinfo --json` and `squeue --json` 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,7 +60,7 @@ def records(answer: Answer, key: str) -> list[dict[str, Any]]:
 
 def _document(answer: Answer) -> dict[str, Any]:
     try:
-        doc = json.loads(answer.body)
+        doc = parse.loads(answer.body)
     except ValueError as exc:
         if answer.status != 200:
             raise failure(answer, []) from exc
@@ -137,7 +136,7 @@ def parse_nodes(answer: Answer) -> list[Node]:
 
 def parse_jobs(answer: Answer) -> list[Job]:
     rows = records(answer, "jobs")
-    return [parse._json_job(r) for r in rows if isinstance(r.get("job_id"), int)]
+    return [parse.json_job(r) for r in rows if isinstance(r.get("job_id"), int)]
 
 
 def parse_partitions(answer: Answer) -> list[Partition]:

@@ -7,6 +7,7 @@
   threshold; otherwise `up`. Unusable nodes are named in the reasons either way.
 - compute system: the same rule over every node of the cluster.
 
+Job figures come from the snapshot's `queue.Summary`, made once for every resource.
 When slurmctld does not answer, every resource of the cluster is `unknown` with
 the error's code (`slurmctld_unreachable`): never `up`.
 """
@@ -19,14 +20,29 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from collectors.slurm import capacity, queue
+from collectors.slurm import capacity
 from collectors.slurm.errors import SlurmError
 from collectors.slurm.model import Diag, Node, Snapshot
+from collectors.slurm.queue import Summary
 from collectors.slurm.states import Category
 from facility.model import Observation, ProbeState, Reason
 
 Role = Literal["scheduler", "partition", "system"]
 US = 1e-6
+# Reason codes this module emits: the `code` of each `SlurmError` it is given, the
+# partition's own state (`partition_<state>`) and the rest.
+REASON_CODES: dict[str, str] = {
+    "slurmctld_unreachable": "slurmctld did not answer (connection refused or timed out)",
+    "slurmdbd_unreachable": "slurmdbd did not answer the accounting (QoS) query: the scheduler is degraded",
+    "slurm_command_failed": "a Slurm command or slurmrestd call failed for another reason (exit code, errors in --json, missing socket)",
+    "slurm_output_invalid": "a Slurm command answered with output facstat cannot read (Slurm version change?)",
+    "partition_down": "Slurm marks the partition DOWN: jobs may be queued but none start",
+    "partition_drain": "Slurm marks the partition DRAIN: no new jobs are queued, queued ones may still start",
+    "partition_inactive": "Slurm marks the partition INACTIVE: jobs are neither queued nor started",
+    "partition_unknown": "Slurm reported no state for the partition",
+    "partition_not_found": "the cluster has no partition of the configured name",
+    "no_nodes": "the partition or cluster has no nodes at all",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +60,21 @@ class Context:
     cluster: str
     source: str
     now: datetime
-    recent_window: float
 
 
-def observe(ctx: Context, targets: Sequence[Target], snap: Snapshot) -> list[Observation]:
-    return [_observe(ctx, t, snap) for t in targets]
+def observe(
+    ctx: Context, targets: Sequence[Target], snap: Snapshot, jobs: Summary
+) -> list[Observation]:
+    """Each target's observation; `jobs` is `queue.summarize` of the snapshot's jobs."""
+    return [_observe(ctx, t, snap, jobs) for t in targets]
 
 
-def _observe(ctx: Context, t: Target, snap: Snapshot) -> Observation:
+def _observe(ctx: Context, t: Target, snap: Snapshot, jobs: Summary) -> Observation:
     if t.role == "scheduler":
-        return scheduler(ctx, t, snap)
+        return scheduler(ctx, t, snap, jobs)
     if t.role == "partition":
-        return partition(ctx, t, snap)
-    return system(ctx, t, snap)
+        return partition(ctx, t, snap, jobs)
+    return system(ctx, t, snap, jobs)
 
 
 def unreachable(ctx: Context, targets: Sequence[Target], exc: SlurmError) -> list[Observation]:
@@ -68,8 +86,8 @@ def unreachable(ctx: Context, targets: Sequence[Target], exc: SlurmError) -> lis
     ]
 
 
-def scheduler(ctx: Context, t: Target, snap: Snapshot) -> Observation:
-    vals = _diag_values(snap.diag) | _job_values(ctx, snap, None)
+def scheduler(ctx: Context, t: Target, snap: Snapshot, jobs: Summary) -> Observation:
+    vals = _diag_values(snap.diag) | _job_values(jobs, None)
     obs = Observation(t.resource_id, ctx.now, ctx.source, ProbeState.UP, None, vals)
     if snap.qos_error is None:
         return obs
@@ -89,7 +107,7 @@ def _diag_values(d: Diag) -> dict[str, float]:
     }
 
 
-def partition(ctx: Context, t: Target, snap: Snapshot) -> Observation:
+def partition(ctx: Context, t: Target, snap: Snapshot, jobs: Summary) -> Observation:
     found = next((p for p in snap.partitions if p.name == t.partition), None)
     if found is None:
         msg = f"cluster {ctx.cluster} has no partition '{t.partition}'"
@@ -99,15 +117,15 @@ def partition(ctx: Context, t: Target, snap: Snapshot) -> Observation:
         )
     by_name = {n.name: n for n in named_maint(snap)}
     nodes = [by_name[n] for n in found.nodes if n in by_name]
-    obs = _from_nodes(ctx, t, nodes, _job_values(ctx, snap, found.name))
+    obs = _from_nodes(ctx, t, nodes, _job_values(jobs, found.name))
     if found.state == "UP":
         return obs
     reason = Reason(f"partition_{found.state.lower()}", f"partition {found.name} is {found.state}")
     return replace(obs, state=ProbeState.DOWN, capacity=0.0, reasons=(reason, *obs.reasons))
 
 
-def system(ctx: Context, t: Target, snap: Snapshot) -> Observation:
-    return _from_nodes(ctx, t, named_maint(snap), _job_values(ctx, snap, None))
+def system(ctx: Context, t: Target, snap: Snapshot, jobs: Summary) -> Observation:
+    return _from_nodes(ctx, t, named_maint(snap), _job_values(jobs, None))
 
 
 def named_maint(snap: Snapshot) -> list[Node]:
@@ -141,18 +159,14 @@ def _state(cap: float, degraded_below: float) -> ProbeState:
     return ProbeState.DEGRADED if cap < degraded_below else ProbeState.UP
 
 
-def _job_values(ctx: Context, snap: Snapshot, part: str | None) -> dict[str, float]:
+def _job_values(jobs: Summary, part: str | None) -> dict[str, float]:
     """Pending/running jobs, oldest pending age, median recent start wait (one partition
     or, with `part` None, the whole cluster)."""
-    jobs = [j for j in snap.jobs if part is None or j.partition == part]
-    counts = queue.depth(jobs)
     out = {
-        "jobs_pending": float(sum(n for k, n in counts.items() if k[2] == "pending")),
-        "jobs_running": float(sum(n for k, n in counts.items() if k[2] == "running")),
+        "jobs_pending": float(jobs.jobs("pending", part)),
+        "jobs_running": float(jobs.jobs("running", part)),
+        "oldest_pending_age_seconds": jobs.oldest_pending_age(part),
     }
-    ages = queue.oldest_pending_age(jobs, ctx.now).values()
-    out["oldest_pending_age_seconds"] = max(ages, default=0.0)
-    recent = queue.recent_start_waits(jobs, ctx.now, ctx.recent_window).values()
-    if waits := [w for ws in recent for w in ws]:
+    if waits := jobs.waits(part):
         out["recent_start_wait_seconds"] = statistics.median(waits)
     return out

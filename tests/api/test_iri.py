@@ -24,7 +24,7 @@ from api.iri_schemas import P_RT
 from api.runtime import Runtime
 from facility.config import FACSTAT_RESOURCE_TYPES, IRI_RESOURCE_TYPES, load_facility
 from facility.model import EffectiveStatus, State
-from tests.conftest import AUTH, DATA, T0, Clock, make_settings
+from tests.conftest import AUTH, DATA, OPERATOR, T0, Clock, make_settings
 
 SCHEMAS = DATA / "iri"
 DEMO = Path(__file__).parents[2] / "examples" / "demo-facility.yaml"
@@ -373,8 +373,9 @@ def test_events_appear_after_observations_are_posted(
     before = scratch_events(client, v)
     at = report(client, clock, "scratch", "down")
     new = scratch_events(client, v)[len(before) :]
+    incident = f"{BASE}/api/{v}/status/incidents/inc-1"  # scratch down opened it
     assert [(e["status"], e["occurred_at"], e["incident_uri"]) for e in new] == [
-        ("down", iso(at), None)
+        ("down", iso(at), incident)
     ]
     assert new[0]["resource_uri"] == f"{BASE}/api/{v}/status/resources/scratch"
     assert new[0]["last_modified"] == new[0]["occurred_at"]
@@ -478,3 +479,47 @@ def test_the_openapi_documents_both_versions_under_their_tags(client: TestClient
         assert {"200", "304", "400", "404"} <= set(op["responses"])
     v2_type = doc["paths"]["/api/v2/status/resources"]["get"]["parameters"]
     assert any(p["name"] == "resource_type" and "pattern" in str(p) for p in v2_type)
+
+
+# -- planned incidents (maintenance windows) --------------------------------------------
+
+
+def _window(client: TestClient, clock: Clock, wid: str, hours: float, **extra: Any) -> None:
+    start = clock.now + timedelta(hours=hours)
+    body = {
+        "id": wid,
+        "title": f"Window {wid}",
+        "resources": ["scratch"],
+        "start": iso(start),
+        "end": iso(start + timedelta(hours=2)),
+        **extra,
+    }
+    assert client.post("/api/v1/maintenance", json=body, headers=OPERATOR).status_code == 201
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_maintenance_windows_are_planned_incidents_in_the_iri_api(
+    client: TestClient, clock: Clock, version: str
+) -> None:
+    _window(client, clock, "later", 24)
+    _window(client, clock, "now", -1, effect="degraded")
+    docs = get(client, f"/api/{version}/status/incidents")
+    assert_valid(docs, f"{version}-incident")
+    by_id = {d["id"]: d for d in docs}
+    assert by_id["later"]["type"] == "planned" and by_id["later"]["resolution"] == "pending"
+    assert by_id["now"]["resolution"] == "unresolved" and by_id["now"]["status"] == "degraded"
+    assert by_id["now"]["resource_uris"][0].endswith(f"/api/{version}/status/resources/scratch")
+    one = get(client, f"/api/{version}/status/incidents/later")
+    assert one == by_id["later"]
+    assert ids(client, f"/api/{version}/status/incidents", resolution="pending") == ["later"]
+    assert ids(client, f"/api/{version}/status/incidents", resource_id="home") == []
+    until = iso(clock.now + timedelta(hours=3))
+    assert ids(client, f"/api/{version}/status/incidents", to=until) == ["now"]
+
+
+def test_a_cancelled_window_is_a_cancelled_planned_incident(
+    client: TestClient, clock: Clock
+) -> None:
+    _window(client, clock, "w", 24)
+    client.post("/api/v1/maintenance/w/cancel", headers=OPERATOR)
+    assert get(client, "/api/v2/status/incidents/w")["resolution"] == "cancelled"

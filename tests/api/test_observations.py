@@ -266,3 +266,17 @@ def test_a_chunked_body_over_max_body_bytes_is_a_413_problem(
 
 def test_a_body_under_max_body_bytes_is_accepted(small_client: TestClient, clock: Clock) -> None:
     accepted(post(small_client, observation("scratch", clock.now)))
+
+
+def test_a_token_without_the_observations_scope_is_forbidden_and_nothing_is_stored(
+    client: TestClient, clock: Clock
+) -> None:
+    from tests.api.helpers import PROBLEM
+    from tests.conftest import OPERATOR
+
+    r = client.post(
+        OBSERVATIONS, json={"observations": [observation("home", clock.now)]}, headers=OPERATOR
+    )
+    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    assert "observations:write" in r.json()["detail"]
+    assert client.get("/api/v1/resources/home").json()["observed_at"] is None

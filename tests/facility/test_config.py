@@ -13,7 +13,7 @@ from facility.config import load_facility, parse_facility
 from facility.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml")) + sorted(
+EXAMPLES = sorted((ROOT / "examples").glob("*facility*.yaml")) + sorted(
     (ROOT / "tests" / "data").glob("*facility*.yaml")
 )
 DEMO = ROOT / "examples" / "demo-facility.yaml"

@@ -239,6 +239,38 @@ def test_maintenance_shows_maintenance_and_keeps_what_the_probe_sees_underneath(
     assert out.reasons[0].code == "maintenance"
 
 
+def _after_window(state: ProbeState) -> EffectiveStatus:
+    pols = {"r": P}
+    tracks = {"r": fold(Track(), obs(state, 0))}
+    during = run(tracks, pols, T0, Maint({"r"}))
+    later = T0 + timedelta(minutes=1)
+    return evaluate(pols, {"r": 0}, tracks, pols, during, NoMaintenance(), later)["r"]
+
+
+def test_a_resource_still_down_when_its_window_ends_is_in_overrun() -> None:
+    out = _after_window(DOWN)
+    assert out.state == State.DOWN
+    assert out.reasons[0].code == "maintenance_overrun" and "w1" in out.reasons[0].message
+
+
+def test_a_resource_up_when_its_window_ends_has_no_overrun() -> None:
+    out = _after_window(UP)
+    assert out.state == State.UP and not out.reasons
+
+
+def test_an_overrun_lasts_until_the_resource_recovers() -> None:
+    pols = {"r": P}
+    first = {"r": _after_window(DOWN)}
+    tracks = {"r": fold(Track(), obs(DOWN, 0))}
+    still = evaluate(
+        pols, {"r": 0}, tracks, pols, first, NoMaintenance(), T0 + timedelta(minutes=2)
+    )
+    assert still["r"].reasons[0].code == "maintenance_overrun"
+    healed = {"r": fold(Track(), obs(UP, 100), obs(UP, 110))}
+    up = evaluate(pols, {"r": 0}, healed, pols, still, NoMaintenance(), T0 + timedelta(minutes=2))
+    assert up["r"].state == State.UP and not up["r"].reasons
+
+
 def test_a_dependency_in_maintenance_degrades_dependents_with_the_window_as_cause() -> None:
     pols = {"fs": P, "r": Policy(P.stale_after, depends_on=("fs",))}
     tracks = {"fs": fold(Track(), obs(UP, 0, rid="fs")), "r": fold(Track(), obs(UP, 0))}

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 import facility.tables  # noqa: F401
 from facility.config import FacilityConfig
 from facility.errors import ObservationRejected, StoreUnavailable
-from facility.model import Observation, ProbeState, Reason, State
+from facility.model import Interval, Observation, ProbeState, Reason, State
 from facility.service import StatusService
 from facility.store import Store
 from tests.conftest import T0, Clock
@@ -201,3 +201,36 @@ def test_during_a_store_outage_reads_still_turn_stale_data_unknown(
         blocker.close()
     assert service.snapshot().version > 0  # recorded once the store is back
     impatient.close()
+
+
+def test_past_history_goes_only_into_a_store_without_history(store: Store) -> None:
+    past = [
+        Interval("scratch", T0 - timedelta(hours=2), T0 - timedelta(hours=1), State.UP, 1.0),
+        Interval("scratch", T0 - timedelta(hours=1), T0, State.DOWN, 0.0, (Reason("x", "y"),)),
+        Interval("scratch", T0, None, State.UP),  # open: never imported
+    ]
+    assert store.insert_history(past) == 2
+    got = store.history("scratch", T0 - timedelta(days=1), T0 + timedelta(days=1))
+    assert [(i.state, i.reasons) for i in got] == [
+        (State.UP, ()),
+        (State.DOWN, (Reason("x", "y"),)),
+    ]
+    assert store.insert_history(past) == 0
+    assert len(store.history("scratch", T0 - timedelta(days=1), T0)) == 2
+
+
+def test_a_failing_status_listener_neither_blocks_nor_undoes_an_ingest(
+    service: StatusService, clock: Clock
+) -> None:
+    seen: list[int] = []
+
+    def broken(snapshot: object, transitions: list[object]) -> None:
+        raise RuntimeError("listener bug")
+
+    service.subscribe(broken)
+    service.subscribe(lambda snap, transitions: seen.append(len(transitions)))
+    for _ in range(2):
+        service.ingest([Observation("scratch", clock.now, "t", ProbeState.DOWN)])
+        clock.advance(5)
+    assert service.snapshot().statuses["scratch"].state == State.DOWN
+    assert seen, "the listener after the broken one still ran"

@@ -16,6 +16,7 @@ from collectors.base import Cycle
 from collectors.metrics import CycleMetrics
 from collectors.slurm.backend import CliBackend
 from collectors.slurm.collector import SlurmCollector, build
+from collectors.slurm.render import COMMANDS
 from collectors.slurm.run import Completed
 from facility.config import FacilityConfig, parse_facility
 
@@ -24,10 +25,11 @@ RECORDED = ROOT / "tests" / "data" / "slurm" / "22.05"
 SCENARIOS = ("idle", "jobs", "drained", "down", "controller-down", "slurmdbd-down")
 SLURM_DIR = Path(os.environ.get("FACSTAT_SLURM_DIR", "/var/lib/facstat-slurm"))
 SLURM_CONF = SLURM_DIR / "etc" / "slurm.conf"
-# recorded file name -> the command's first words (what render.py asks for)
+# recorded file name -> the command (what render.py asks for, and two second sources)
 FILES = {
     "sdiag": ("sdiag",),
     "sinfo.json": ("sinfo", "--json"),
+    "squeue": COMMANDS["jobs"],
     "squeue.json": ("squeue", "--json"),
     "scontrol-partition": ("scontrol", "--all", "-o", "show", "partition"),
     "scontrol-node": ("scontrol", "-o", "show", "node"),

@@ -4,7 +4,7 @@ the real cluster printed. Observations per resource role, metric families, promt
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -33,8 +33,8 @@ ALLOWED_LABELS |= {"event", "rpc", "collector", "kind"}
 
 def recorded_at(scenario: str) -> datetime:
     """A minute after the last job of the scenario was submitted."""
-    jobs = parse.parse_squeue_json(recorded(scenario, "squeue.json"))
-    return max(j.submit for j in jobs if j.submit) + timedelta(seconds=60)
+    jobs = parse.parse_squeue(recorded(scenario, "squeue"))
+    return datetime.fromtimestamp(max(j.submit for j in jobs if j.submit) + 60, UTC)
 
 
 def cycle(
@@ -183,13 +183,13 @@ def test_the_oldest_pending_age_counts_only_jobs_waiting_on_the_system(
 ) -> None:
     now = recorded_at("jobs")
     out, _ = cycle(facility, "jobs", now)
-    jobs = parse.parse_squeue_json(recorded("jobs", "squeue.json"))
+    jobs = parse.parse_squeue(recorded("jobs", "squeue"))
     (array,) = [j for j in jobs if j.name == "array" and j.state == "PENDING"]
     assert array.eligible is not None
+    age = (now - datetime.fromtimestamp(array.eligible, UTC)).total_seconds()
     ages = samples(exposition(out, now), "facstat_slurm_oldest_pending_job_age_seconds")
-    assert ages == {(("partition", "batch"),): (now - array.eligible).total_seconds()}
-    batch = by_id(out.observations)["facstat-batch"]
-    assert batch.values["oldest_pending_age_seconds"] == (now - array.eligible).total_seconds()
+    assert ages == {(("partition", "batch"),): age}
+    assert by_id(out.observations)["facstat-batch"].values["oldest_pending_age_seconds"] == age
 
 
 def test_recently_started_jobs_give_their_median_wait(facility: FacilityConfig) -> None:

@@ -13,18 +13,34 @@ from collectors.slurm.errors import (
 )
 from collectors.slurm.render import Kind
 from collectors.slurm.run import Completed, run
-from tests.collectors.slurm.conftest import exit_code, recorded
+from tests.collectors.slurm.conftest import RECORDED, exit_code, recorded
 
 
 def test_each_kind_of_data_is_one_command() -> None:
     assert render.argv("nodes") == ["sinfo", "--json"]
-    assert render.argv("jobs", "/opt/slurm/bin") == ["/opt/slurm/bin/squeue", "--json"]
+    squeue = render.argv("jobs", "/opt/slurm/bin")
+    assert squeue[:4] == ["/opt/slurm/bin/squeue", "--noheader", "--all", "--states=all"]
+    assert squeue[4] == "--Format=JobID:|,Partition:|,QOS:|,State:|,Reason:|,SubmitTime:|," + (
+        "EligibleTime:|,StartTime:|,EndTime:|,ArrayTaskID:|,Name:"
+    )
     assert render.argv("diag") == ["sdiag"]
 
 
-def test_slurm_conf_is_passed_in_the_environment() -> None:
-    env = render.environment("/etc/slurm-b/slurm.conf", {"PATH": "/usr/bin"})
-    assert env == {"PATH": "/usr/bin", "SLURM_CONF": "/etc/slurm-b/slurm.conf"}
+def test_the_recordings_were_made_with_the_commands_the_collector_runs() -> None:
+    script = (RECORDED / "record.sh").read_text()
+    assert f'SQUEUE_FORMAT="{render.SQUEUE_FORMAT}"' in script
+    assert "env SLURM_TIME_FORMAT=%s squeue --noheader --all --states=all --Format=" in script
+
+
+def test_slurm_conf_and_the_time_format_are_passed_in_the_environment() -> None:
+    base = {"PATH": "/usr/bin", "SLURM_TIME_FORMAT": "relative"}
+    env = render.environment("partitions", "/etc/slurm-b/slurm.conf", base)
+    assert env == {
+        "PATH": "/usr/bin",
+        "SLURM_CONF": "/etc/slurm-b/slurm.conf",
+        "SLURM_TIME_FORMAT": "standard",
+    }
+    assert render.environment("jobs", None, base)["SLURM_TIME_FORMAT"] == "%s"
 
 
 def test_a_missing_program_is_an_exit_code_not_an_exception() -> None:
@@ -48,7 +64,11 @@ def replayed(scenario: str, name: str, argv: tuple[str, ...]) -> Completed:
 
 
 def test_a_controller_that_does_not_answer_is_unreachable() -> None:
-    cases: tuple[tuple[str, Kind], ...] = (("sdiag", "diag"), ("scontrol-partition", "partitions"))
+    cases: tuple[tuple[str, Kind], ...] = (
+        ("sdiag", "diag"),
+        ("scontrol-partition", "partitions"),
+        ("squeue", "jobs"),
+    )
     for name, kind in cases:
         error = failure(replayed("controller-down", name, ("x",)), kind)
         assert isinstance(error, ControllerUnreachable)

@@ -168,7 +168,11 @@ def test_a_maint_reservation_is_reported_with_its_flag_and_its_nodes_in_maintena
         "duration=30", "nodes=node4", "flags=MAINT,IGNORE_JOBS", "users=root",
     )  # fmt: skip
     wait_until("node4 in maintenance", lambda: node_states()["node4"] == "maint", 30)
-    _, obs, text = collect(collector)
+    cycle, obs, text = collect(collector)
+    (fact,) = [f for f in cycle.reservations or () if f.name.startswith("facstat_maint")]
+    assert fact.maintenance and fact.partial and fact.nodes == 1
+    assert fact.name == "facstat_maint~partial" and "facstat-interactive" in fact.resources
+    assert (fact.end - fact.start).total_seconds() == 30 * 60
     assert sample(text, "facstat_slurm_reservations", state="active", maint="true") == [1.0]
     assert sample(text, "facstat_slurm_reservation_nodes", state="active", maint="true") == [1.0]
     interactive = obs["facstat-interactive"]
@@ -217,11 +221,12 @@ def rpc_total() -> int:
     return sum(parse.parse_sdiag(slurm("sdiag").stdout).rpcs.values())
 
 
-def test_one_collection_cycle_costs_slurmctld_six_rpcs(collector: SlurmCollector) -> None:
-    """sdiag before and after one cycle; the second sdiag's own request is counted once."""
+def test_one_collection_cycle_costs_slurmctld_seven_rpcs(collector: SlurmCollector) -> None:
+    """sdiag before and after one cycle; the second sdiag's own request is counted once.
+    squeue asks for the partitions too whenever it prints text (not for --json)."""
     before = rpc_total()
     collect(collector)
     after = rpc_total()
     per_cycle = after - before - 1
     print(f"RPCs per collection cycle: {per_cycle}")
-    assert per_cycle == 6  # sdiag 1, sinfo 2 (nodes, partitions), scontrol 1+1, squeue 1
+    assert per_cycle == 7  # sdiag 1, sinfo 2 (nodes, partitions), scontrol 1+1, squeue 2

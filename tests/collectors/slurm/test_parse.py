@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from collectors.slurm import fields, parse
+from collectors.slurm import fields, parse, reasons
 from collectors.slurm.errors import CommandFailed, OutputInvalid
-from collectors.slurm.model import Partition
+from collectors.slurm.model import Job, Partition
 from collectors.slurm.states import Category
 from tests.collectors.slurm.conftest import SCENARIOS, recorded
 
@@ -78,29 +78,77 @@ def test_partitions_have_their_state_and_expanded_nodes() -> None:
     assert parts[0].total_cpus == 16
 
 
+def jobs_of(scenario: str) -> list[Job]:
+    return parse.parse_squeue(recorded(scenario, "squeue"))
+
+
+def by_id(jobs: list[Job]) -> dict[int, Job]:
+    return {j.job_id: j for j in jobs}
+
+
+@pytest.mark.parametrize("scenario", ANSWERING)
+def test_squeue_fields_and_squeue_json_read_the_same_jobs(scenario: str) -> None:
+    from_fields = by_id(jobs_of(scenario))
+    assert from_fields == by_id(parse.parse_squeue_json(recorded(scenario, "squeue.json")))
+    assert len(from_fields) >= (0 if scenario == "idle" else 8)
+
+
 def test_jobs_have_partition_qos_state_pending_reason_and_times() -> None:
-    jobs = parse.parse_squeue_json(recorded("jobs", "squeue.json"))
-    active = {j.name: j for j in jobs if j.state in ("PENDING", "RUNNING")}
+    active = {j.name: j for j in jobs_of("jobs") if j.state in ("PENDING", "RUNNING")}
     assert active["urgent"].qos == "urgent" and active["urgent"].partition == "interactive"
     assert active["held"].reason == "JobHeldUser" and active["held"].eligible is None
     assert active["later"].reason == "BeginTime"
     assert active["full-node"].start is not None and active["full-node"].submit is not None
     assert active["held"].start is None  # a pending job's start_time is only an estimate
+    assert active["later"].start is None and active["later"].eligible is not None
 
 
 def test_a_pending_array_record_stands_for_its_remaining_tasks() -> None:
-    jobs = parse.parse_squeue_json(recorded("jobs", "squeue.json"))
-    array = [j for j in jobs if j.name == "array" and j.state in ("PENDING", "RUNNING")]
+    array = [j for j in jobs_of("jobs") if j.name == "array" and j.state in ("PENDING", "RUNNING")]
     pending = [j for j in array if j.state == "PENDING"]
     assert len(pending) == 1 and pending[0].tasks == 5
     assert [j.tasks for j in array if j.state == "RUNNING"] == [1]
 
 
 def test_a_job_cancelled_while_pending_never_started_but_a_cancelled_running_one_did() -> None:
-    jobs = {j.job_id: j for j in parse.parse_squeue_json(recorded("drained", "squeue.json"))}
-    cancelled = [j for j in jobs.values() if j.state == "CANCELLED"]
+    cancelled = [j for j in jobs_of("drained") if j.state == "CANCELLED"]
     assert any(j.start is None and j.reason == "Resources" for j in cancelled)
     assert any(j.start is not None and j.name == "full-node" for j in cancelled)
+
+
+def test_a_reason_squeue_prints_as_slurmctlds_description_is_read_as_its_code() -> None:
+    printed = [line.split("|")[4] for line in recorded("drained", "squeue").splitlines()]
+    described = [r for r in printed if r.startswith("Nodes required for job are DOWN")]
+    assert described, "the drained recording has a job pending for this description"
+    jobs = by_id(jobs_of("drained"))
+    json_jobs = by_id(parse.parse_squeue_json(recorded("drained", "squeue.json")))
+    assert {j.reason for j in jobs.values()} == {j.reason for j in json_jobs.values()}
+
+
+@pytest.mark.parametrize(
+    ("printed", "code"),
+    [
+        ("Resources", "Resources"),
+        ("ReqNodeNotAvail, UnavailableNodes:node[3-4]", "ReqNodeNotAvail"),
+        ("ReqNodeNotAvail, Reserved for maintenance", "ReqNodeNotAvail"),
+        (
+            "Nodes required for job are DOWN, DRAINED or reserved for jobs in higher priority "
+            "partitions",
+            "Resources",
+        ),
+        (
+            "Job's QOS not permitted to use this partition (gpu allows gpu not normal)",
+            "QOSNotAllowed",
+        ),
+        ("job requeued in held state", "JobHeldUser"),
+        ("launch failed requeued held", "JobHeldAdmin"),
+        ("Reservation maint_now was deleted", "ReservationDeleted"),
+        ("burst_buffer/lua: setup: no space", "BurstBufferOperation"),
+        ("a description no Slurm wrote", "a description no Slurm wrote"),
+    ],
+)
+def test_squeue_reasons_become_reason_codes(printed: str, code: str) -> None:
+    assert reasons.code(printed) == code
 
 
 def test_reservations_carry_their_flags_state_and_nodes() -> None:
@@ -139,6 +187,13 @@ def test_sdiag_before_any_backfill_cycle_has_no_backfill_mean() -> None:
     assert d.backfill_cycles == 0 and d.backfill_mean_cycle_us == 0
 
 
+def test_squeue_times_are_epoch_seconds_and_na_is_none() -> None:
+    line = "7|batch,debug|normal|PENDING|Priority|1795265447|N/A|1795269047|Unknown|1-9:2|a|b"
+    (job,) = parse.parse_squeue(line)
+    assert (job.job_id, job.partition, job.name, job.tasks) == (7, "batch", "a|b", 5)
+    assert (job.submit, job.eligible, job.start) == (1795265447, None, None)
+
+
 def test_json_with_slurm_errors_raises_command_failed_naming_them() -> None:
     with pytest.raises(CommandFailed, match="slurm_load_jobs"):
         parse.parse_squeue_json(recorded("controller-down", "squeue.json"))
@@ -162,6 +217,18 @@ def test_odd_records_and_lines_are_skipped_not_fatal() -> None:
     sdiag = recorded("idle", "sdiag") + "\n\tNot a field\nMean cycle: abc\n"
     assert parse.parse_sdiag(sdiag).server_threads >= 1
     assert parse.parse_qos("Name|Priority\nnormal|5\nbroken\n")[0].priority == 5
+    line = recorded("jobs", "squeue").splitlines()[0]
+    assert len(parse.parse_squeue(f"junk\n{line}\nx|y\n\n")) == 1
+
+
+@pytest.mark.parametrize("text", ["garbage", "slurm_load_jobs error: Socket timed out\n"])
+def test_output_that_is_not_squeues_fields_is_invalid(text: str) -> None:
+    with pytest.raises(OutputInvalid):
+        parse.parse_squeue(text)
+
+
+def test_no_jobs_at_all_is_an_empty_queue() -> None:
+    assert parse.parse_squeue("") == []
 
 
 def test_a_reason_with_an_equals_sign_stays_whole() -> None:

@@ -10,11 +10,15 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../../../.." && pwd)"
 DIR="${FACSTAT_SLURM_DIR:-/var/lib/facstat-slurm}"
 export SLURM_CONF="$DIR/etc/slurm.conf"
+export SLURM_TIME_FORMAT=standard  # as the collector runs them; squeue's own is below
 REST_SOCKET="$DIR/run/slurmrestd.socket"
 
-# The argv of collectors/slurm/render.py, plus `scontrol -o show node` (a second node source).
+# The argv (and SLURM_TIME_FORMAT) of collectors/slurm/render.py, plus `squeue --json` and
+# `scontrol -o show node` (second sources of the jobs and the nodes).
+SQUEUE_FORMAT="JobID:|,Partition:|,QOS:|,State:|,Reason:|,SubmitTime:|,EligibleTime:|,StartTime:|,EndTime:|,ArrayTaskID:|,Name:"
 declare -A COMMANDS=(
   [sinfo.json]="sinfo --json"
+  [squeue]="env SLURM_TIME_FORMAT=%s squeue --noheader --all --states=all --Format=$SQUEUE_FORMAT"
   [squeue.json]="squeue --json"
   [scontrol-partition]="scontrol --all -o show partition"
   [scontrol-node]="scontrol -o show node"
@@ -105,6 +109,7 @@ reservations() {
 
 main() {
   reset
+  restart_controller  # idle/ has sdiag before any backfill cycle
   record idle
   jobs
   reservations

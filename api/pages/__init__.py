@@ -1,0 +1,1 @@
+"""The web pages: one router per page, rendered from view-models with `api.web`."""
