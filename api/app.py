@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from api import openapi, problems, web
 from api.audit import AuditTrail
+from api.deps import catch_up
 from api.http_metrics import HttpMetrics
 from api.limits import BodyLimit
 from api.pages import oncall_page, readiness_page, sla_page, status_page
@@ -30,11 +31,13 @@ from api.routes import (
     runbooks,
     slas,
     status,
+    stream,
     subscriptions,
     tokens,
 )
 from api.runtime import Runtime
 from api.security_headers import SecurityHeaders, cors_options
+from api.stale import StaleMark
 from facility.audit_store import AuditLog
 from facility.settings import Settings
 
@@ -60,7 +63,13 @@ def create_app(
             if start:
                 rt.stop()
 
-    app = FastAPI(title="facstat", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="facstat",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(catch_up)],
+    )
     app.state.runtime = rt
     problems.install(app)
     openapi.install(app)
@@ -68,6 +77,7 @@ def create_app(
         status,
         resources,
         events,
+        stream,
         observations,
         maintenance,
         beamlines,
@@ -98,6 +108,7 @@ def create_app(
     )
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    app.add_middleware(StaleMark)
     app.add_middleware(SecurityHeaders, https=settings.base_url.lower().startswith("https://"))
     app.add_middleware(HttpMetrics, registry=rt.registry)
     return app

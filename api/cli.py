@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -229,6 +230,13 @@ def collect(
     run_for: Annotated[
         float | None, typer.Option("--for", help="stop after this many seconds")
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="this collector process, in every pushed source (`NAME/collector`); if it "
+            "goes silent, its resources make one incident (default: the host name)"
+        ),
+    ] = None,
 ) -> None:
     """Run collectors outside the API: push their observations, serve their metrics, or both."""
     from collectors.collect import run_collect
@@ -244,7 +252,10 @@ def collect(
         raise typer.Exit(2)
     try:
         config = load_facility(facility)
-        run_collect(config, push, token, listen, spool, kind or [], run_for, console.print)
+        who = name or socket.gethostname()
+        if "/" in who or not who.strip():
+            raise ValueError(f"--name {who!r}: give a name without '/'")
+        run_collect(config, push, token, listen, spool, kind or [], run_for, console.print, who)
     except (ConfigError, ValueError) as exc:
         err.print("[red]error:[/red]", escape(str(exc)))
         raise typer.Exit(2) from exc
@@ -293,3 +304,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

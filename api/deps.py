@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api import oidc, tokens
+from api import oidc, stale, tokens
 from api.auth import (
     ADMIN,
     ADMIN_SCOPES,
@@ -29,6 +29,7 @@ from api.auth import (
 from api.problems import ProblemException
 from api.runtime import Runtime
 from api.schemas import ID_MAX
+from facility.errors import StoreUnavailable
 from facility.service import Snapshot
 
 log = logging.getLogger("facstat.auth")
@@ -52,13 +53,32 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
-async def get_snapshot(rt: RuntimeDep) -> Snapshot:
+async def get_snapshot(request: Request, rt: RuntimeDep) -> Snapshot:
     """The current snapshot; the rare read that must first record staleness (a database
-    write) does it in a worker thread so the event loop never waits on the store."""
+    write) does it in a worker thread so the event loop never waits on the store. When
+    the store cannot record it, staleness is applied in memory (statuses still turn
+    `unknown` when their data ages past `stale_after`) and the answer is marked stale."""
     now = rt.clock()
     if rt.service.due(now):
-        return await run_in_threadpool(rt.service.snapshot, now)
+        snap = await run_in_threadpool(rt.service.snapshot, now)
+        if snap.version < 0:  # staleness applied in memory: the store could not record it
+            stale.mark(request)
+        return snap
     return rt.service.snapshot(now)
+
+
+async def catch_up(request: Request) -> None:
+    """Every request, on a store other API processes write too (PostgreSQL): first catch
+    up with their writes (one small query), so a write through any process is seen by
+    the next request through every other. If the store cannot be read, the answer is
+    the last known state, marked stale (`api.stale`); writes then fail with 503."""
+    rt: Runtime = request.app.state.runtime
+    if rt.hub is None or not rt.hub.shared:
+        return
+    try:
+        await run_in_threadpool(rt.hub.catch_up)
+    except StoreUnavailable:
+        stale.mark(request)
 
 
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]

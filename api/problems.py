@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from facility.config import yaml_path
@@ -153,6 +154,12 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 503, "the status store is unavailable; retry later", headers=headers)
 
 
+async def _database_gone(request: Request, exc: Exception) -> JSONResponse:
+    """A read that needs the database while it is down: the same 503 as a write."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return await _unavailable(request, StoreUnavailable(str(exc)))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(request, 500, "internal error; it has been logged")
@@ -165,6 +172,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ObservationRejected, _rejected)
     app.add_exception_handler(UnknownResourceError, _unknown_resource)
     app.add_exception_handler(StoreUnavailable, _unavailable)
+    app.add_exception_handler(sa_exc.OperationalError, _database_gone)
+    app.add_exception_handler(sa_exc.InterfaceError, _database_gone)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(CalendarError, _calendar)

@@ -16,8 +16,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from api.caching import RenderCache
+from api.hub import ChangeHub
 from api.views import ResourceRenderer
 from collectors.runner import CollectorRunner, collectors_for
+from facility import changes
 from facility.config import FacilityConfig, load_facility
 from facility.errors import NotFoundError, StoreUnavailable
 from facility.metrics import StatusCollector
@@ -63,6 +65,7 @@ class Runtime:
     cache: RenderCache = field(default_factory=RenderCache)
     renderer: ResourceRenderer | None = None
     runner: CollectorRunner | None = None
+    hub: ChangeHub | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -118,6 +121,7 @@ class Runtime:
         )
         registry.register(SlaCollector(slas, ops, clock, lambda now: service.snapshot(now).version))
         rt.renderer = ResourceRenderer(config)
+        rt.hub = ChangeHub(store.engine, service, ops, settings.change_poll_interval)
         if settings.demo:
             rt.plan_demo_maintenance()
         return rt
@@ -148,6 +152,8 @@ class Runtime:
         self.ops.replace_source("demo", windows)
 
     def start(self) -> None:
+        if self.hub is not None:
+            self.hub.start()
         self._spawn("engine-tick", self._tick_loop)
         self._spawn("incident-pager", self._page_loop)
         if self.settings.run_collectors:
@@ -164,6 +170,8 @@ class Runtime:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.hub is not None:
+            self.hub.stop()
         self.subscriptions.stop()
         if self.runner is not None:
             self.runner.stop()
@@ -226,6 +234,7 @@ class Runtime:
                 self.service.tick(now)
                 if last_purge is None or (now - last_purge).total_seconds() > 3600:
                     self.store.purge_observations(now - self.settings.observation_retention)
+                    changes.purge(self.store.engine, now - self.settings.observation_retention)
                     if self.settings.demo:
                         self.plan_demo_maintenance()
                     last_purge = now

@@ -38,6 +38,7 @@ def run_collect(
     kinds: list[str],
     run_for: float | None,
     say: Callable[[str], None],
+    name: str | None = None,
 ) -> None:
     collectors = select(build_all(config), kinds)
     if not collectors:
@@ -45,7 +46,7 @@ def run_collect(
             "no collector to run: no resource of the facility has an adapter for those kinds"
         )
     registry = CollectorRegistry()
-    sink = PushSink(push, token or "", spool, registry) if push else None
+    sink = PushSink(push, token or "", spool, registry, name=name) if push else None
     runner = CollectorRunner(collectors, sink or (lambda obs, now: None), utcnow, registry)
     if listen:
         host, port = parse_listen(listen)
@@ -53,7 +54,7 @@ def run_collect(
         say(f"metrics on http://{host}:{port}/metrics")
     if sink is not None:
         sink.start()
-        say(f"pushing to {push} (spool: {spool})")
+        say(f"pushing to {push} as {name} (spool: {spool})")
     runner.start()
     say(f"{len(collectors)} collector(s): {', '.join(c.name for c in collectors)}")
     _wait(run_for)

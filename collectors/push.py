@@ -40,11 +40,19 @@ SPOOLED = MetricSpec("facstat_push_spool_batches", "gauge", "Batches waiting on 
 MAX_BACKOFF = 60.0
 
 
-def to_json(o: Observation) -> dict[str, Any]:
+def pushed_source(name: str | None, source: str) -> str:
+    """`<push name>/<collector>`: the API groups a silent push process's resources into
+    one incident by the part before the slash (`slas.incidents`)."""
+    if not name:
+        return source
+    return f"{name}/{source}"[:64]
+
+
+def to_json(o: Observation, name: str | None = None) -> dict[str, Any]:
     return {
         "resource_id": o.resource_id,
         "observed_at": o.observed_at.isoformat(),
-        "source": o.source,
+        "source": pushed_source(name, o.source),
         "state": o.state.value,
         "capacity": o.capacity,
         "values": dict(o.values),
@@ -55,15 +63,16 @@ def to_json(o: Observation) -> dict[str, Any]:
 class Spool:
     """A directory of pending batches, oldest first."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, name: str | None = None) -> None:
         self.dir = directory
+        self.name = name
         self.rejected = directory / "rejected"
         self.rejected.mkdir(parents=True, exist_ok=True)
         self._seq = 0
         self._lock = threading.Lock()
 
     def put(self, observations: Sequence[Observation]) -> Path:
-        body = json.dumps({"observations": [to_json(o) for o in observations]}).encode()
+        body = json.dumps({"observations": [to_json(o, self.name) for o in observations]}).encode()
         with self._lock:
             self._seq += 1
             name = f"{time.time_ns():020d}-{os.getpid()}-{self._seq:06d}.json"
@@ -94,9 +103,10 @@ class PushSink:
         spool_dir: Path,
         registry: CollectorRegistry | None = None,
         timeout: float = 10.0,
+        name: str | None = None,
     ) -> None:
         self.endpoint = url.rstrip("/") + "/api/v1/observations"
-        self.spool = Spool(spool_dir)
+        self.spool = Spool(spool_dir, name)
         self._client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -120,13 +130,15 @@ class PushSink:
         self._thread.start()
 
     def stop(self, drain_seconds: float = 5.0) -> None:
-        deadline = time.monotonic() + drain_seconds
-        while self.spool.pending() and time.monotonic() < deadline and self.flush():
-            pass
+        """End the sender thread first, then drain what is left from this thread: one
+        sender at a time, so no batch is posted twice by two of them."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=30)
+        deadline = time.monotonic() + drain_seconds
+        while self.spool.pending() and time.monotonic() < deadline and self.flush():
+            pass
         self._client.close()
 
     def _loop(self) -> None:

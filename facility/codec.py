@@ -81,6 +81,15 @@ def event_row(t: Transition, event_uuid: str) -> dict[str, Any]:
     }
 
 
+def event_payload(row: dict[str, Any]) -> dict[str, Any]:
+    """A status event row as JSON for the change feed (`event_from_payload` reverses it)."""
+    return {**row, "occurred_at": row["occurred_at"].isoformat()}
+
+
+def event_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "occurred_at": datetime.fromisoformat(payload["occurred_at"])}
+
+
 def track_out(t: Track) -> dict[str, Any]:
     return {
         "state": t.state.value if t.state else None,

@@ -22,6 +22,11 @@ class EngineMetrics:
             ["state"],
             registry=registry,
         )
+        self.conflicts = Counter(
+            names.STORE_CONFLICTS.removesuffix("_total"),
+            "Ingests or ticks recomputed because another API process wrote the store first.",
+            registry=registry,
+        )
         self.cycle = Histogram(
             names.ENGINE_CYCLE_DURATION,
             "Time to evaluate and store one ingest or tick.",

@@ -58,6 +58,10 @@ class StoreUnavailable(FacstatError):
         super().__init__(message)
 
 
+class VersionConflict(FacstatError):
+    """Another process wrote the status store since this one read it: reload, recompute."""
+
+
 class NotFoundError(FacstatError):
     """`kind` `key` does not exist (e.g. maintenance window 'w-17')."""
 

@@ -22,13 +22,14 @@ from facility import engine
 from facility.config import FacilityConfig
 from facility.engine import MaintenanceOverlay, NoMaintenance, Policy, Track
 from facility.engine_metrics import EngineMetrics
-from facility.errors import Issue, ObservationRejected, StoreUnavailable
+from facility.errors import Issue, ObservationRejected, StoreUnavailable, VersionConflict
 from facility.model import EffectiveStatus, Observation, Transition
 from facility.store import Store
 from facility.topology import dependents
 
 Clock = Callable[[], datetime]
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+CONFLICT_RETRIES = 8  # reload-and-recompute rounds when other processes keep writing first
 
 log = logging.getLogger("facstat.service")
 
@@ -86,11 +87,28 @@ class StatusService:
     # -- start-up -----------------------------------------------------------------
 
     def _load(self) -> None:
-        stored = self.store.load_current()
-        self._tracks = {rid: tr for rid, (_, tr) in stored.items() if rid in self.policies}
-        statuses = {rid: st for rid, (st, _) in stored.items() if rid in self.policies}
-        self._snapshot = Snapshot(self.store.version(), self.clock(), statuses)
+        self._reload()
         self.tick(self.clock(), force=True)
+
+    def _reload(self) -> None:
+        """Take the engine's state from the store, as another process may have left it."""
+        version, stored = self.store.load_state()
+        with self._lock:
+            self._tracks = {rid: tr for rid, (_, tr) in stored.items() if rid in self.policies}
+            statuses = {rid: st for rid, (st, _) in stored.items() if rid in self.policies}
+            self._snapshot = Snapshot(version, self.clock(), statuses)
+            self._deadline = self._next_deadline(self._tracks, self.clock())
+
+    def sync(self, version: int | None = None) -> bool:
+        """Catch up with writes of other processes sharing the store: reload when the
+        store's version (read now, or the one given) differs from this process's.
+        Whether it reloaded; `StoreUnavailable` when the store cannot be read."""
+        with self._lock:
+            current = self.store.version() if version is None else version
+            if current == self._snapshot.version:
+                return False
+            self._reload()
+            return True
 
     # -- reads --------------------------------------------------------------------
 
@@ -141,15 +159,21 @@ class StatusService:
         span = self.tracer.start_as_current_span(
             "engine.ingest", attributes={"observations": len(observations)}
         )
+        ordered = sorted(observations, key=lambda o: o.observed_at)
+        touched = {o.resource_id for o in observations}
         with span, self.metrics.cycle.labels("ingest").time(), self._lock:
-            tracks = dict(self._tracks)
-            for obs in sorted(observations, key=lambda o: o.observed_at):
-                tracks[obs.resource_id] = engine.observe(
-                    tracks.get(obs.resource_id, Track()), obs, self.policies[obs.resource_id]
-                )
-            touched = {o.resource_id for o in observations}
-            moved = {rid for rid in touched if self._moved(rid, tracks[rid])}
-            transitions = self._apply(tracks, moved, now, observations, touched - moved)
+            for attempt in range(CONFLICT_RETRIES):
+                tracks = dict(self._tracks)
+                for obs in ordered:
+                    tracks[obs.resource_id] = engine.observe(
+                        tracks.get(obs.resource_id, Track()), obs, self.policies[obs.resource_id]
+                    )
+                moved = {rid for rid in touched if self._moved(rid, tracks[rid])}
+                try:
+                    transitions = self._apply(tracks, moved, now, observations, touched - moved)
+                    break
+                except VersionConflict:
+                    self._after_conflict(attempt)
             self._deadline = self._earliest(tracks, touched, now)
         self.metrics.ingested.inc(len(observations))
         return IngestResult(len(observations), transitions, self._snapshot.version)
@@ -165,11 +189,25 @@ class StatusService:
             with self.tracer.start_as_current_span(
                 "engine.tick", attributes={"resources": len(due)}
             ):
-                transitions = self._apply(dict(self._tracks), due, now, ())
+                for attempt in range(CONFLICT_RETRIES):
+                    try:
+                        transitions = self._apply(dict(self._tracks), due, now, ())
+                        break
+                    except VersionConflict:  # another process wrote first: its view wins
+                        self._after_conflict(attempt)
+                        due = set(self.policies) if force else self._due(now)
             if force or (self._maintenance_next is not None and self._maintenance_next <= now):
                 self._maintenance_next = self.maintenance.next_change(now)
             self._deadline = self._next_deadline(self._tracks, now)
             return transitions
+
+    def _after_conflict(self, attempt: int) -> None:
+        """Another process wrote the store since this one computed: reload and retry
+        (the lock is held, so only other processes can get in between)."""
+        self.metrics.conflicts.inc()
+        if attempt + 1 == CONFLICT_RETRIES:
+            raise StoreUnavailable("the status store is busy with other writers; retry", 1)
+        self._reload()
 
     def _due(self, now: datetime) -> set[str]:
         statuses = self._snapshot.statuses
@@ -213,7 +251,12 @@ class StatusService:
         refreshed = {rid: _refreshed(old[rid], tracks[rid]) for rid in seen - new.keys()}
         if observations or changed:
             version = self.store.commit(
-                observations, now, changed, list(refreshed.values()), transitions
+                observations,
+                now,
+                changed,
+                list(refreshed.values()),
+                transitions,
+                expected_version=self._snapshot.version,
             )
             self._tracks = tracks
             self._snapshot = Snapshot(version, now, {**old, **new, **refreshed})

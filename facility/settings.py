@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     page_interval: float = Field(
         2.0, gt=0, description="seconds between checks for incident pages and escalations"
     )
+    stream_heartbeat: float = Field(
+        15.0, gt=0, le=300, description="seconds between SSE heartbeats on /api/v1/stream"
+    )
+    change_poll_interval: float = Field(
+        1.0,
+        gt=0,
+        description="seconds between change-feed polls on SQLite (PostgreSQL is notified)",
+    )
     run_collectors: bool = Field(True, description="run the facility's collectors in this process")
     demo: bool = Field(False, description="simulate the facility's sources (facstat demo)")
     otel_exporter: Literal["none", "console", "otlp"] = Field("none", description="trace exporter")

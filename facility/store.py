@@ -16,13 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import SQLModel
 
 import facility.tables  # noqa: F401  (registers the tables)
-from facility import codec
+from facility import changes, codec
 from facility.engine import Track
-from facility.errors import StoreUnavailable
+from facility.errors import StoreUnavailable, VersionConflict
 from facility.model import EffectiveStatus, Interval, Observation, Transition
 
 _TABLES = SQLModel.metadata.tables
@@ -115,13 +115,18 @@ class Store:
         current: Iterable[tuple[EffectiveStatus, Track]],
         seen: Sequence[EffectiveStatus],
         transitions: Sequence[Transition],
+        expected_version: int | None = None,
     ) -> int:
         """Store one ingest or evaluation step atomically; return the new version.
 
         `current` rows are written whole; `seen` ones only had a new observation
-        that changed nothing else, so only their `observed_at`/`source` are updated."""
+        that changed nothing else, so only their `observed_at`/`source` are updated.
+        With `expected_version`, the step was computed from the store at that version:
+        if another process has written since, nothing is stored and `VersionConflict`
+        is raised (the version row is bumped first, which also serializes writers)."""
         try:
             with self.engine.begin() as conn:
+                version = self._bump_version(conn, expected_version)
                 if observations:
                     _bulk(
                         conn,
@@ -135,7 +140,8 @@ class Store:
                     _upsert(conn, _CUR, rows, "resource_id")
                 if seen:
                     _bulk(conn, _SEEN, [codec.seen_params(s, _ts(conn)) for s in seen])
-                return self._bump_version(conn)
+                changes.notify(conn)
+                return version
         except OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
 
@@ -149,18 +155,31 @@ class Store:
         events = [codec.event_row(t, str(uuid.uuid4())) for t in transitions if t.state_changed]
         if events:
             conn.execute(_EVT.insert(), events)
+            feed = [(e["resource_id"], [e["resource_id"]], codec.event_payload(e)) for e in events]
+            changes.record(conn, "status", transitions[0].at, feed)
 
-    def _bump_version(self, conn: Connection) -> int:
+    def _bump_version(self, conn: Connection, expected: int | None = None) -> int:
+        where = [_META.c.key == "version"]
+        if expected is not None:
+            where.append(_META.c.value == str(expected))
         row = conn.execute(
             _META.update()
-            .where(_META.c.key == "version")
+            .where(*where)
             .values(value=sa.cast(sa.cast(_META.c.value, sa.Integer) + 1, sa.String))
             .returning(_META.c.value)
         ).first()
-        if row is None:
-            conn.execute(_META.insert(), [{"key": "version", "value": "1"}])
-            return 1
-        return int(row[0])
+        if row is not None:
+            return int(row[0])
+        if expected not in (None, 0):
+            raise VersionConflict(f"the store is no longer at version {expected}")
+        if conn.execute(sa.select(_META.c.value).where(_META.c.key == "version")).first():
+            raise VersionConflict(f"the store is no longer at version {expected}")
+        try:
+            with conn.begin_nested():
+                conn.execute(_META.insert(), [{"key": "version", "value": "1"}])
+        except IntegrityError as exc:  # another process wrote the first version meanwhile
+            raise VersionConflict("the store's first version was written meanwhile") from exc
+        return 1
 
     def has_history(self) -> bool:
         with self.engine.connect() as conn:
@@ -197,14 +216,26 @@ class Store:
     # -- reads ------------------------------------------------------------------
 
     def version(self) -> int:
-        with self.engine.connect() as conn:
-            value = conn.execute(sa.select(_META.c.value).where(_META.c.key == "version")).scalar()
-        return int(value or 0)
+        try:
+            with self.engine.connect() as conn:
+                return _version(conn)
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
 
     def load_current(self) -> dict[str, tuple[EffectiveStatus, Track]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(_CUR)).mappings().all()
-        return {r["resource_id"]: codec.current_from_row(r) for r in rows}
+        return self.load_state()[1]
+
+    def load_state(self) -> tuple[int, dict[str, tuple[EffectiveStatus, Track]]]:
+        """The version and every current status row. The version is read first: the rows
+        may be newer than it (a later read sees a newer version and loads again), never
+        older."""
+        try:
+            with self.engine.connect() as conn:
+                version = _version(conn)
+                rows = conn.execute(sa.select(_CUR)).mappings().all()
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        return version, {r["resource_id"]: codec.current_from_row(r) for r in rows}
 
     def history(self, resource_id: str, start: datetime, end: datetime) -> list[Interval]:
         """Intervals of one resource that overlap [start, end), oldest first."""
@@ -270,6 +301,11 @@ class Store:
         tab = {"observation": _OBS, "event": _EVT, "status_interval": _INT}[table]
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(tab)).scalar() or 0)
+
+
+def _version(conn: Connection) -> int:
+    value = conn.execute(sa.select(_META.c.value).where(_META.c.key == "version")).scalar()
+    return int(value or 0)
 
 
 def _upsert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], key: str) -> None:

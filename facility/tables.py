@@ -298,3 +298,19 @@ class AuditRecord(SQLModel, table=True):
     after: dict[str, Any] | None = _json()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class ChangeRecord(SQLModel, table=True):
+    """The change feed: one row per status change, incident change and maintenance
+    change, written in the transaction of the change itself. Its `id` orders the feed
+    (the SSE event id, `Last-Event-ID`); other API processes learn of new rows through
+    PostgreSQL `NOTIFY` (or by polling SQLite)."""
+
+    __tablename__ = "change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    kind: str = Field(max_length=16)  # status | incident | maintenance
+    ref: str = Field(max_length=128)  # the resource, incident or window it is about
+    resources: list[str] = _json(nullable=False)
+    payload: dict[str, Any] = _json(nullable=False)

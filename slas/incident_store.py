@@ -7,7 +7,7 @@ unique constraint, so the same page can never go out twice, even from two proces
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from facility import changes
 from facility.tables import IncidentEventRecord, IncidentRecord, NotificationRecord
 
 _I = IncidentRecord.__table__  # type: ignore[attr-defined]
@@ -119,6 +120,7 @@ class IncidentStore:
             assert key is not None
             new_id = int(key[0])
             _event(conn, new_id, event)
+            _feed(conn, new_id, [event])
             return new_id
 
     def update(self, incident_id: int, values: dict[str, Any], *events: dict[str, Any]) -> None:
@@ -128,6 +130,8 @@ class IncidentStore:
                 conn.execute(sa.update(_I).where(_I.c.id == incident_id).values(**values))
             for e in events:
                 _event(conn, incident_id, e)
+            if values or any(e.get("public") for e in events):
+                _feed(conn, incident_id, events)
 
     def timeline(self, incident_id: int, public_only: bool = False) -> list[TimelineEntry]:
         q = sa.select(_E).where(_E.c.incident_id == incident_id).order_by(_E.c.id)
@@ -166,6 +170,31 @@ class IncidentStore:
 
     def page_keys(self, incident_id: int) -> frozenset[str]:
         return frozenset(p.key for p in self.pages(incident_id))
+
+
+def _feed(conn: Connection, incident_id: int, events: Sequence[dict[str, Any]]) -> None:
+    """The incident as it now is, into the change feed (with what happened to it)."""
+    row = conn.execute(sa.select(_I).where(_I.c.id == incident_id)).mappings().first()
+    if row is None:
+        return
+    payload = incident_payload(Incident(**row))
+    payload["what"] = [e.get("kind", "") for e in events]
+    at = row["updated_at"]
+    changes.record(conn, "incident", at, [(str(incident_id), sorted(row["impacted"]), payload)])
+
+
+def incident_payload(inc: Incident) -> dict[str, Any]:
+    """An incident as JSON (`incident_from_payload` reverses it)."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(inc).items()}
+
+
+def incident_from_payload(payload: dict[str, Any]) -> Incident:
+    known = {f.name for f in fields(Incident)}
+    values = {k: v for k, v in payload.items() if k in known}
+    for k in ("opened_at", "updated_at", "acknowledged_at", "mitigated_at", "resolved_at"):
+        if values.get(k):
+            values[k] = datetime.fromisoformat(values[k])
+    return Incident(**values)
 
 
 def _event(conn: Connection, incident_id: int, e: dict[str, Any]) -> None:

@@ -120,7 +120,9 @@ def _unknown_key(
         if d is not None and d.state in (State.DOWN, State.DEGRADED):
             return key_of(dep, statuses, depends)
     if codes & SILENT or s.source:
-        return f"collector:{s.source or 'unknown'}"
+        # a pushing process names itself before a slash (`facstat collect --name`): all
+        # its resources going silent is one incident about it, not one per adapter
+        return f"collector:{(s.source or 'unknown').split('/', 1)[0]}"
     return f"resource:{rid}"
 
 

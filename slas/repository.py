@@ -9,12 +9,13 @@ source in a single transaction: a calendar is either wholly in or not at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from facility import changes
 from facility.model import ReservationFact
 from facility.tables import BeamtimeRecord, MaintenanceWindowRecord, ReservationRecord
 from slas.beamtime import Beamtime
@@ -53,11 +54,12 @@ class Repository:
             else:
                 conn.execute(query)
             conn.execute(sa.insert(_W), [row_of(window)])
+            _window_changes(conn, [window], "saved")
             return True
 
     def replace_windows(self, source: str, windows: Sequence[MaintenanceWindow]) -> None:
         with self.engine.begin() as conn:
-            _replace(conn, _W, source, [row_of(w) for w in windows])
+            _replace_windows(conn, source, windows)
 
     # -- beamtimes --------------------------------------------------------------------
 
@@ -68,7 +70,11 @@ class Repository:
 
     def replace_beamtimes(self, source: str, beamtimes: Sequence[Beamtime]) -> None:
         with self.engine.begin() as conn:
+            before = _rows(conn, _B, source)
             _replace(conn, _B, source, [beamtime_row(b) for b in beamtimes])
+            if _rows(conn, _B, source) != before:
+                at = datetime.now(UTC)
+                changes.record(conn, "beamtime", at, [(source, [], {"source": source})])
 
     # -- reservations -----------------------------------------------------------------
 
@@ -90,13 +96,61 @@ class Repository:
         rows = [reservation_row(source, f, now) for f in facts]
         with self.engine.begin() as conn:
             _replace(conn, _R, source, rows)
-            _replace(conn, _W, source, [row_of(w) for w in windows])
+            _replace_windows(conn, source, windows)
 
 
 def _replace(conn: Connection, table: sa.Table, source: str, rows: list[dict[str, Any]]) -> None:
     conn.execute(sa.delete(table).where(table.c.source == source))
     if rows:
         conn.execute(sa.insert(table), rows)
+
+
+def _rows(conn: Connection, table: sa.Table, source: str) -> list[dict[str, Any]]:
+    q = sa.select(table).where(table.c.source == source).order_by(table.c.id)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def _replace_windows(conn: Connection, source: str, windows: Sequence[MaintenanceWindow]) -> None:
+    """Everything of one source; only windows that really changed enter the change feed
+    (an import or a reservation sync repeats mostly the same windows)."""
+    before = {w.id: w for w in map(window_of, _rows(conn, _W, source))}
+    _replace(conn, _W, source, [row_of(w) for w in windows])
+    after = {w.id: w for w in map(window_of, _rows(conn, _W, source))}
+    changed = [w for wid, w in after.items() if _shape(before.get(wid)) != _shape(w)]
+    _window_changes(conn, changed, "saved")
+    _window_changes(conn, [w for wid, w in before.items() if wid not in after], "removed")
+
+
+def _shape(w: MaintenanceWindow | None) -> object:
+    return None if w is None else {k: v for k, v in row_of(w).items() if k != "updated_at"}
+
+
+def _window_changes(conn: Connection, windows: Sequence[MaintenanceWindow], change: str) -> None:
+    at = datetime.now(UTC)
+    changes.record(
+        conn, "maintenance", at, [(w.id, w.resources, window_payload(w, change)) for w in windows]
+    )
+
+
+def window_payload(w: MaintenanceWindow, change: str) -> dict[str, Any]:
+    """A window as the change feed carries it (all of it is public)."""
+    end = w.extended_until or w.end
+    return {
+        "change": change,
+        "id": w.id,
+        "title": w.title,
+        "description": w.description,
+        "resources": list(w.resources),
+        "effect": w.effect,
+        "kind": w.kind,
+        "source": w.source,
+        "start": w.start.isoformat(),
+        "end": end.isoformat() if end else None,
+        "rrule": w.rrule,
+        "timezone": w.timezone,
+        "cancelled": w.cancelled,
+        "sequence": w.sequence,
+    }
 
 
 def row_of(w: MaintenanceWindow) -> dict[str, Any]:

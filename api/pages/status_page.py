@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import exc as sa_exc
 
 from api.deps import RuntimeDep
 from api.pages.fragments import layout, polls, problem, refresh_knob
@@ -50,6 +51,7 @@ from api.redaction import (
 )
 from api.runtime import Runtime
 from api.web import page
+from facility.errors import StoreUnavailable
 from facility.model import Interval
 from slas.incident_store import OPEN, Incident, IncidentStore, TimelineEntry
 from slas.maintenance import occurrences
@@ -147,12 +149,21 @@ def _context(
     rt: Runtime, request: Request, refresh: str | None, view: Audience, **parts: Any
 ) -> dict[str, Any]:
     now = rt.clock()
-    return {
+    ctx = {
         **layout(rt.config.facility.name, now, "status"),
         "polls": polls(refresh_knob(refresh)),
         "feeds": feeds(request),
-        **{name: build(rt, now, view) for name, build in parts.items()},
+        "store_unavailable": False,
     }
+    for name, build in parts.items():
+        try:
+            ctx[name] = build(rt, now, view)
+        except (StoreUnavailable, sa_exc.OperationalError, sa_exc.InterfaceError):
+            # the database is down: the page still shows what this process knows (the
+            # statuses, from memory); the sections that must read the store say so
+            ctx[name] = None
+            ctx["store_unavailable"] = True
+    return ctx
 
 
 def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:

@@ -90,3 +90,23 @@ def test_a_wrong_token_keeps_the_batches_for_when_the_token_is_fixed(
     assert fixed.flush() is True
     fixed.stop(drain_seconds=0)
     assert live_server.runtime.store.count("observation") == 1
+
+
+def test_stopping_with_a_backlog_delivers_each_batch_once_and_ends_the_sender(
+    runtime: Runtime, clock: Clock, tmp_path: Path
+) -> None:
+    # stop() used to drain from the caller while the sender thread still drained too:
+    # the same file posted twice, then FileNotFoundError out of stop()
+    live = start_server(runtime, free_port())
+    try:
+        sink = PushSink(live.url, TOKEN, tmp_path, timeout=15)
+        sink.start()
+        for _ in range(200):
+            sink(batch(clock), clock.now)
+            clock.advance(1)
+        sink.stop(drain_seconds=60)
+        assert sink._thread is not None and not sink._thread.is_alive()
+    finally:
+        stop_server(live)
+    assert sink.spool.pending() == []
+    assert runtime.store.count("observation") == 200

@@ -1,0 +1,39 @@
+"""change feed (SSE, cross-process notifications)
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import facility.tables
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", facility.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("ref", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("resources", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("change", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_change_at"), ["at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_change_at"))
+    op.drop_table("change")
