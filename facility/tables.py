@@ -173,10 +173,23 @@ class ReservationRecord(SQLModel, table=True):
     observed_at: datetime = _ts()
 
 
+OPEN_INCIDENT = "status IN ('triggered', 'acknowledged', 'mitigated')"
+
+
 class IncidentRecord(SQLModel, table=True):
     """An incident: one per root cause, with its impacts, priority and lifecycle."""
 
     __tablename__ = "incident"
+    # one open incident per key, even with several API processes opening them
+    __table_args__ = (
+        sa.Index(
+            "ux_incident_open_key",
+            "key",
+            unique=True,
+            sqlite_where=sa.text(OPEN_INCIDENT),
+            postgresql_where=sa.text(OPEN_INCIDENT),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=255, index=True)

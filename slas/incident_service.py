@@ -131,6 +131,10 @@ class IncidentService:
         }  # fmt: skip
         text = f"Opened: {a.impact.resource_id} {a.impact.summary}"
         new_id = self.store.create(values, _ev(now, "opened", SYSTEM, text, public=True))
+        if new_id is None:  # another API process opened it a moment ago
+            existing = self.store.open_by_key(a.key)
+            assert existing is not None
+            return existing
         self.store.update(new_id, {}, _ev(now, "priority", SYSTEM, prio.summary))
         return self.get(new_id)
 
@@ -217,9 +221,8 @@ class IncidentService:
                 "impacted": {}, "team": team.id if team else None, "runbooks": runbooks,
                 "opened_at": now, "updated_at": now,
             }  # fmt: skip
-            return self.get(
-                self.store.create(values, _ev(now, "opened", SYSTEM, alert.title, public=True))
-            )
+            new_id = self.store.create(values, _ev(now, "opened", SYSTEM, alert.title, public=True))
+            return None if new_id is None else self.get(new_id)  # None: opened elsewhere
 
     def close_alert(self, key: str, why: str, now: datetime) -> None:
         with self._lock:

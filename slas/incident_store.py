@@ -114,14 +114,27 @@ class IncidentStore:
             row = conn.execute(q).mappings().first()
             return Incident(**row) if row else None
 
-    def create(self, values: dict[str, Any], event: dict[str, Any]) -> int:
-        with self.engine.begin() as conn:
-            key = conn.execute(sa.insert(_I).values(**values)).inserted_primary_key
-            assert key is not None
-            new_id = int(key[0])
-            _event(conn, new_id, event)
-            _feed(conn, new_id, [event])
-            return new_id
+    def create(self, values: dict[str, Any], event: dict[str, Any]) -> int | None:
+        """A new incident's id; None when an open one with its key exists already (an
+        API process sharing the store opened it first)."""
+        try:
+            with self.engine.begin() as conn:
+                key = conn.execute(sa.insert(_I).values(**values)).inserted_primary_key
+                assert key is not None
+                new_id = int(key[0])
+                _event(conn, new_id, event)
+                _feed(conn, new_id, [event])
+                return new_id
+        except IntegrityError:
+            if self.open_by_key(str(values["key"])) is None:
+                raise
+            return None
+
+    def open_by_key(self, key: str) -> Incident | None:
+        q = sa.select(_I).where(_I.c.key == key, _I.c.status.in_(OPEN))
+        with self.engine.connect() as conn:
+            row = conn.execute(q).mappings().first()
+            return Incident(**row) if row else None
 
     def update(self, incident_id: int, values: dict[str, Any], *events: dict[str, Any]) -> None:
         """Change an incident and append to its timeline, in one transaction."""

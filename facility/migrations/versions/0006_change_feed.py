@@ -1,4 +1,4 @@
-"""change feed (SSE, cross-process notifications)
+"""change feed (SSE, cross-process notifications); one open incident per key
 
 Revision ID: 0006
 Revises: 0005
@@ -31,9 +31,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("change", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_change_at"), ["at"], unique=False)
+    open_ = sa.text(facility.tables.OPEN_INCIDENT)
+    op.create_index(
+        "ux_incident_open_key",
+        "incident",
+        ["key"],
+        unique=True,
+        sqlite_where=open_,
+        postgresql_where=open_,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ux_incident_open_key", table_name="incident")
     with op.batch_alter_table("change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_change_at"))
     op.drop_table("change")
