@@ -66,6 +66,10 @@ class ChangeHub:
         """Whether other processes can write the same store and notify (PostgreSQL)."""
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def running(self) -> bool:
+        return bool(self._threads) and not self._stop.is_set()
+
     def start(self) -> None:
         """Begin after the feed's current end: what is already there is history."""
         if self._threads:

@@ -78,7 +78,7 @@ async def stream(
     kinds = _types(types)
     start = _start(last_event_id, after)
     hub = rt.hub
-    if hub is None:
+    if hub is None or not hub.running:  # e.g. an app built without its background work
         raise ProblemException(503, "the event stream is not running in this process")
     queue: asyncio.Queue[Sequence[Change] | None] = asyncio.Queue(QUEUE)
 
