@@ -133,24 +133,13 @@ def _window_changes(conn: Connection, windows: Sequence[MaintenanceWindow], chan
 
 
 def window_payload(w: MaintenanceWindow, change: str) -> dict[str, Any]:
-    """A window as the change feed carries it (all of it is public)."""
-    end = w.extended_until or w.end
-    return {
-        "change": change,
-        "id": w.id,
-        "title": w.title,
-        "description": w.description,
-        "resources": list(w.resources),
-        "effect": w.effect,
-        "kind": w.kind,
-        "source": w.source,
-        "start": w.start.isoformat(),
-        "end": end.isoformat() if end else None,
-        "rrule": w.rrule,
-        "timezone": w.timezone,
-        "cancelled": w.cancelled,
-        "sequence": w.sequence,
-    }
+    """A window as the change feed carries it (all of it is public): its stored row as
+    JSON, with the end it has now."""
+    row = row_of(w)
+    row["end"] = w.extended_until or w.end
+    del row["extended_until"], row["created_at"], row["updated_at"], row["notice_given_at"]
+    out = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+    return {"change": change, **out}
 
 
 def row_of(w: MaintenanceWindow) -> dict[str, Any]:
