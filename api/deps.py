@@ -76,7 +76,7 @@ async def catch_up(request: Request) -> None:
     if rt.hub is None or not rt.hub.shared:
         return
     try:
-        await run_in_threadpool(rt.hub.catch_up)
+        await rt.hub.gate.wait()
     except StoreUnavailable:
         stale.mark(request)
 

@@ -18,8 +18,10 @@ reconnects with backoff and catches up on what it missed from the feed itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +67,9 @@ class ChangeHub:
     def shared(self) -> bool:
         """Whether other processes can write the same store and notify (PostgreSQL)."""
         return self.engine.dialect.name == "postgresql"
+
+    def __post_init__(self) -> None:
+        self.gate = CatchUpGate(self.catch_up)
 
     @property
     def running(self) -> bool:
@@ -205,6 +210,42 @@ class ChangeHub:
         t = threading.Thread(target=target, name=name, daemon=True)
         t.start()
         self._threads.append(t)
+
+
+class CatchUpGate:
+    """Concurrent requests share one catch-up query, without giving up read-after-write.
+
+    A request may use a check that *started after it arrived* (that check sees every
+    commit made before the request came); it never uses one that started earlier. While
+    a check runs, every request that arrives waits for the next one, which then serves
+    all of them at once: under load, one query per round trip instead of one per
+    request. Used from one event loop (each process has one)."""
+
+    def __init__(self, check: Callable[[], None]) -> None:
+        self._check = check
+        self._task: asyncio.Future[None] | None = None
+        self._started = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def wait(self) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        arrived = time.monotonic()
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new loop (tests build several): start afresh
+            self._loop, self._task = loop, None
+        while True:
+            task = self._task
+            if task is not None and self._started >= arrived:
+                await asyncio.shield(task)  # a check that began after we came: ours too
+                return
+            if task is None or task.done():
+                self._started = time.monotonic()
+                self._task = asyncio.ensure_future(run_in_threadpool(self._check))
+                await asyncio.shield(self._task)
+                return
+            with contextlib.suppress(Exception):  # began before we came: wait it out
+                await asyncio.shield(task)
 
 
 def _mine(change: Change) -> bool:
