@@ -178,9 +178,9 @@ def observation_params(o: Observation, received: object, stamp: Stamp) -> tuple[
     )
 
 
-def seen_params(s: EffectiveStatus, stamp: Stamp) -> tuple[object, ...]:
+def seen_params(s: EffectiveStatus, stamp: Stamp, version: int) -> tuple[object, ...]:
     assert s.observed_at is not None
-    return (stamp(s.observed_at), s.source, s.resource_id)
+    return (stamp(s.observed_at), s.source, version, s.resource_id)
 
 
 def current_from_row(r: Mapping[Any, Any]) -> tuple[EffectiveStatus, Track]:

@@ -90,12 +90,19 @@ class StatusService:
         self._reload()
         self.tick(self.clock(), force=True)
 
-    def _reload(self) -> None:
-        """Take the engine's state from the store, as another process may have left it."""
-        version, stored = self.store.load_state()
+    def _reload(self, full: bool = True) -> None:
+        """Take the engine's state from the store, as another process may have left it:
+        all of it, or only the rows written since this process's version."""
         with self._lock:
-            self._tracks = {rid: tr for rid, (_, tr) in stored.items() if rid in self.policies}
-            statuses = {rid: st for rid, (st, _) in stored.items() if rid in self.policies}
+            since = None if full or self._snapshot.version <= 0 else self._snapshot.version
+            version, stored = self.store.load_state(since)
+            known = {rid: v for rid, v in stored.items() if rid in self.policies}
+            tracks = {rid: tr for rid, (_, tr) in known.items()}
+            statuses = {rid: st for rid, (st, _) in known.items()}
+            if since is not None:
+                tracks = {**self._tracks, **tracks}
+                statuses = {**self._snapshot.statuses, **statuses}
+            self._tracks = tracks
             self._snapshot = Snapshot(version, self.clock(), statuses)
             self._deadline = self._next_deadline(self._tracks, self.clock())
 
@@ -107,7 +114,7 @@ class StatusService:
             current = self.store.version() if version is None else version
             if current == self._snapshot.version:
                 return False
-            self._reload()
+            self._reload(full=current < self._snapshot.version)  # older: the store was reset
             return True
 
     # -- reads --------------------------------------------------------------------
@@ -207,7 +214,7 @@ class StatusService:
         self.metrics.conflicts.inc()
         if attempt + 1 == CONFLICT_RETRIES:
             raise StoreUnavailable("the status store is busy with other writers; retry", 1)
-        self._reload()
+        self._reload(full=False)
 
     def _due(self, now: datetime) -> set[str]:
         statuses = self._snapshot.statuses

@@ -41,7 +41,7 @@ _OBS_INSERT = (
     'INSERT INTO observation (resource_id, observed_at, received_at, source, state, capacity, "values", reasons) '
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SEEN = "UPDATE current_status SET observed_at = ?, source = ? WHERE resource_id = ?"
+_SEEN = "UPDATE current_status SET observed_at = ?, source = ?, version = ? WHERE resource_id = ?"
 
 
 def _ts(conn: Connection) -> Callable[[datetime], object]:
@@ -135,11 +135,12 @@ class Store:
                     )
                 if transitions:
                     self._record_transitions(conn, transitions)
-                rows = [codec.current_row(s, tr) for s, tr in current]
+                rows = [{**codec.current_row(s, tr), "version": version} for s, tr in current]
                 if rows:
                     _upsert(conn, _CUR, rows, "resource_id")
                 if seen:
-                    _bulk(conn, _SEEN, [codec.seen_params(s, _ts(conn)) for s in seen])
+                    params = [codec.seen_params(s, _ts(conn), version) for s in seen]
+                    _bulk(conn, _SEEN, params)
                 changes.notify(conn)
                 return version
         except OperationalError as exc:
@@ -225,14 +226,19 @@ class Store:
     def load_current(self) -> dict[str, tuple[EffectiveStatus, Track]]:
         return self.load_state()[1]
 
-    def load_state(self) -> tuple[int, dict[str, tuple[EffectiveStatus, Track]]]:
-        """The version and every current status row. The version is read first: the rows
-        may be newer than it (a later read sees a newer version and loads again), never
-        older."""
+    def load_state(
+        self, since: int | None = None
+    ) -> tuple[int, dict[str, tuple[EffectiveStatus, Track]]]:
+        """The version and every current status row (with `since`, only the rows written
+        after that version). The version is read first: the rows may be newer than it (a
+        later read sees a newer version and loads again), never older."""
+        q = sa.select(_CUR)
+        if since is not None:
+            q = q.where(_CUR.c.version > since)
         try:
             with self.engine.connect() as conn:
                 version = _version(conn)
-                rows = conn.execute(sa.select(_CUR)).mappings().all()
+                rows = conn.execute(q).mappings().all()
         except OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
         return version, {r["resource_id"]: codec.current_from_row(r) for r in rows}

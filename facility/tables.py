@@ -53,6 +53,10 @@ class CurrentStatus(SQLModel, table=True):
     observed_at: datetime | None = _ts(nullable=True)
     source: str | None = Field(default=None, max_length=64)
     track: dict[str, Any] = _json(nullable=False)
+    # the store version that last wrote the row: other processes load only newer rows
+    version: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0", index=True)
+    )
 
 
 class StatusInterval(SQLModel, table=True):

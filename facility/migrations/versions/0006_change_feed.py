@@ -1,4 +1,4 @@
-"""change feed (SSE, cross-process notifications); one open incident per key
+"""change feed (SSE, cross-process notifications); one open incident per key; current_status.version
 
 Revision ID: 0006
 Revises: 0005
@@ -31,6 +31,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("change", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_change_at"), ["at"], unique=False)
+    with op.batch_alter_table("current_status", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("version", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.create_index(batch_op.f("ix_current_status_version"), ["version"], unique=False)
     open_ = sa.text(facility.tables.OPEN_INCIDENT)
     op.create_index(
         "ux_incident_open_key",
@@ -43,6 +48,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("current_status", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_current_status_version"))
+        batch_op.drop_column("version")
     op.drop_index("ux_incident_open_key", table_name="incident")
     with op.batch_alter_table("change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_change_at"))
