@@ -56,6 +56,7 @@ class ChangeHub:
     last_id: int = 0
     available: bool = True
     rendered: OrderedDict[Any, bytes] = field(default_factory=OrderedDict)  # SSE, per event
+    on_changes: list[Callable[[Sequence[Change]], None]] = field(default_factory=list)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _subs: list[Subscription] = field(default_factory=list)
@@ -171,6 +172,8 @@ class ChangeHub:
             self.ops.reload()
         if new:
             self._publish(new)
+            for hook in self.on_changes:
+                hook(new)
         return new
 
     def _publish(self, new: Sequence[Change]) -> None:

@@ -42,6 +42,7 @@ from slas.service import SlaService
 from slas.subscriptions import SmtpRelay, SubscriptionDispatcher, SubscriptionStore
 
 log = logging.getLogger("facstat.runtime")
+SUBSCRIPTION_POLL_SECONDS = 30.0  # a deliverer that died is taken over within this
 ALERT_SYNC_SECONDS = 60  # how often SLA burn and beamtime conflicts are re-checked
 DEMO_HISTORY = timedelta(days=100)  # the demo's made-up past, for SLAs and uptime bars
 DEMO_PLANNED_CYCLES = 10  # the demo stores this many upcoming testbed windows at a time
@@ -104,7 +105,6 @@ class Runtime:
             else None
         )
         subscriptions = SubscriptionDispatcher(SubscriptionStore(store.engine), clock, relay)
-        service.subscribe(subscriptions.on_status)
         rt = cls(
             settings,
             config,
@@ -122,6 +122,7 @@ class Runtime:
         registry.register(SlaCollector(slas, ops, clock, lambda now: service.snapshot(now).version))
         rt.renderer = ResourceRenderer(config)
         rt.hub = ChangeHub(store.engine, service, ops, settings.change_poll_interval)
+        rt.hub.on_changes.append(lambda _new: subscriptions.wake())  # written elsewhere too
         if settings.demo:
             rt.plan_demo_maintenance()
         return rt
@@ -154,6 +155,7 @@ class Runtime:
     def start(self) -> None:
         if self.hub is not None:
             self.hub.start()
+        self.subscriptions.poll = SUBSCRIPTION_POLL_SECONDS
         self._spawn("engine-tick", self._tick_loop)
         self._spawn("incident-pager", self._page_loop)
         if self.settings.run_collectors:

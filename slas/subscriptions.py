@@ -1,35 +1,38 @@
 """Subscriptions: status changes of chosen resources, delivered to a webhook (JSON,
-HMAC-signed, retried with backoff) or by e-mail, in a background thread so the status
-engine never waits on a receiver. Every delivery is recorded; failed ones are the
-dead letters (`dead_letters`)."""
+HMAC-signed, retried with backoff) or by e-mail, from the change feed in a background
+thread so the status engine never waits on a receiver, and a crash loses nothing.
+Every delivery is recorded; failed ones are the dead letters (`deliveries`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import secrets
 import smtplib
 import threading
-import uuid
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
-from facility.model import Transition
-from facility.service import Snapshot
-from facility.tables import SubscriptionDeliveryRecord, SubscriptionRecord
+from facility import changes
+from facility.changes import Change
+from facility.tables import StoreMeta, SubscriptionDeliveryRecord, SubscriptionRecord
 from slas.notify_http import RetryPolicy, post_with_retry
 from slas.notify_webhook import sign
 
 log = logging.getLogger("facstat.subscriptions")
 _S = SubscriptionRecord.__table__  # type: ignore[attr-defined]
 _D = SubscriptionDeliveryRecord.__table__  # type: ignore[attr-defined]
+_M = StoreMeta.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,17 @@ class SubscriptionStore:
 
 
 class SubscriptionDispatcher:
-    """The status service's listener: queues each change for its subscribers."""
+    """Delivers the change feed's status changes to the subscribers: an outbox.
+
+    The feed (`facility.changes`) is read after a cursor kept in the store, and the cursor
+    moves past a change only once every subscriber of it has been answered (delivered or
+    recorded as a dead letter). So a process that dies loses nothing: whoever delivers
+    next starts from the cursor (at least once: the change being delivered at the crash
+    goes out again, with the same `id` for the receiver to recognise). With several API
+    processes on PostgreSQL, one delivers at a time (an advisory lock); the others find
+    the lock taken and leave it. Woken by the store's commits in this process and, across
+    processes, by the change hub (`wake`).
+    """
 
     def __init__(
         self,
@@ -118,41 +131,91 @@ class SubscriptionDispatcher:
         policy: RetryPolicy = RetryPolicy(),
     ) -> None:
         self.store, self.clock, self.smtp, self.policy = store, clock, smtp, policy
-        self._queue: queue.Queue[tuple[Subscription, dict[str, Any]] | threading.Event | None] = (
-            queue.Queue()
-        )
+        self.engine = store.engine
+        self.cursor = _start_cursor(self.engine)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._passes = 0
+        self._done = threading.Condition()
+        sa.event.listen(self.engine, "commit", self._on_commit)
+        # also look without being woken, every `poll` seconds (set by a started runtime):
+        # a process that died mid-delivery leaves work another process must pick up
+        self.poll: float | None = None
         self._thread = threading.Thread(target=self._run, name="subscriptions", daemon=True)
         self._thread.start()
+        self._wake.set()  # what a previous process left undelivered
 
-    def on_status(self, snap: Snapshot, transitions: list[Transition]) -> None:
-        changes = [t for t in transitions if t.state_changed]
-        if not changes:
-            return
-        subs = self.store.all()
-        for t in changes:
-            body = change_body(t)
-            for s in subs:
-                if s.wants(t.after.resource_id):
-                    self._queue.put((s, body))
+    def wake(self) -> None:
+        self._wake.set()
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until everything queued so far has been delivered (or has failed)."""
-        done = threading.Event()
-        self._queue.put(done)
-        return done.wait(timeout)
+        """Wait until every change committed so far has been handed to its subscribers
+        (by this process or another)."""
+        target = changes.last_id(self.engine)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _read_cursor(self.engine) >= target:
+                return True
+            with self._done:
+                seen = self._passes
+                self._wake.set()
+                self._done.wait_for(partial(_after, self, seen), timeout=0.5)
+        return False
 
-    def stop(self) -> None:
-        self._queue.put(None)
+    def stop(self, timeout: float = 15.0) -> None:
+        """End the delivery thread (after the delivery in hand, if any)."""
+        self._stop.set()
+        self._wake.set()
+        if sa.event.contains(self.engine, "commit", self._on_commit):
+            sa.event.remove(self.engine, "commit", self._on_commit)
+        self._thread.join(timeout)
+
+    def _on_commit(self, _conn: Any) -> None:
+        self._wake.set()
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
-                self._deliver(*item)
-            except Exception:  # a receiver must never stop the dispatcher
-                log.exception("subscription delivery failed")
+                self.deliver_pending()
+            except Exception:  # a receiver or an outage must never stop the dispatcher
+                log.exception("subscription delivery pass failed")
+            with self._done:
+                self._passes += 1
+                self._done.notify_all()
+
+    def deliver_pending(self) -> int:
+        """One pass: every change after the cursor, if this process holds the lock."""
+        sent = 0
+        with _leader(self.engine) as leading:
+            if not leading:  # another process delivers; it looks again when it is done
+                return 0
+            cursor = _read_cursor(self.engine)
+            while not self._stop.is_set():
+                batch = changes.after(self.engine, cursor, limit=200)
+                if not batch:
+                    break
+                subs = self.store.all()
+                for c in batch:
+                    if self._stop.is_set():
+                        break
+                    if c.kind == "status":
+                        body = change_body(c)
+                        for s in subs:
+                            if s.wants(c.ref) and c.at >= s.created_at:
+                                self._deliver(s, body)
+                                sent += 1
+                    cursor = c.id
+                    _write_cursor(self.engine, cursor)
+            self.cursor = cursor
+        # a change committed while the lock was about to be released found it taken in
+        # its own process: look once more now that it is free
+        if not self._stop.is_set() and changes.last_id(self.engine) > self.cursor:
+            self._wake.set()
+        return sent
 
     def _deliver(self, s: Subscription, body: dict[str, Any]) -> None:
         data = json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -191,18 +254,75 @@ class SubscriptionDispatcher:
             return False, 1, f"{type(exc).__name__}: {exc}"
 
 
-def change_body(t: Transition) -> dict[str, Any]:
-    a = t.after
-    why = "; ".join(r.message for r in a.reasons)
+def change_body(c: Change) -> dict[str, Any]:
+    """A status change from the feed as subscribers get it; `id` is the change's own
+    (stable: a redelivery carries the same one)."""
+    p = c.payload
+    details = p.get("details", {})
+    reasons = details.get("reasons", [])
+    why = "; ".join(r.get("message", "") for r in reasons)
     return {
-        "id": str(uuid.uuid4()),
+        "id": p["uuid"],
         "event": "status_changed",
-        "resource_id": a.resource_id,
-        "from": t.before.state.value if t.before else None,
-        "to": a.state.value,
-        "at": t.at.isoformat(),
-        "capacity": a.capacity,
-        "reasons": [r.as_dict() for r in a.reasons],
-        "root_cause": a.root_cause.as_dict() if a.root_cause else None,
-        "description": f"{a.resource_id} is {a.state.value}" + (f": {why}" if why else ""),
+        "resource_id": p["resource_id"],
+        "from": p["from_state"],
+        "to": p["to_state"],
+        "at": p["occurred_at"],
+        "capacity": details.get("capacity"),
+        "reasons": reasons,
+        "root_cause": details.get("root_cause"),
+        "description": f"{p['resource_id']} is {p['to_state']}" + (f": {why}" if why else ""),
     }
+
+
+def _after(d: SubscriptionDispatcher, passes: int) -> bool:
+    return d._passes > passes
+
+
+CURSOR = "subscriptions_cursor"
+LEADER_LOCK = 0x66737562  # PostgreSQL advisory lock id of the delivering process
+
+
+def _read_cursor(engine: Engine) -> int:
+    with engine.connect() as conn:
+        value = conn.execute(sa.select(_M.c.value).where(_M.c.key == CURSOR)).scalar()
+    return int(value or 0)
+
+
+def _write_cursor(engine: Engine, cursor: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(_M).where(_M.c.key == CURSOR).values(value=str(cursor)))
+
+
+def _start_cursor(engine: Engine) -> int:
+    """The cursor; a store without one starts at the feed's end (subscribers get what
+    happens from now on, not the retained past)."""
+    with engine.begin() as conn:
+        value = conn.execute(sa.select(_M.c.value).where(_M.c.key == CURSOR)).scalar()
+        if value is not None:
+            return int(value)
+    start = changes.last_id(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(_M), [{"key": CURSOR, "value": str(start)}])
+    except IntegrityError:  # another process set it first
+        return _read_cursor(engine)
+    return start
+
+
+@contextmanager
+def _leader(engine: Engine) -> Iterator[bool]:
+    """Whether this process may deliver now: on PostgreSQL, holding the advisory lock
+    (released when done, or when the process dies with its connection); SQLite serves
+    one process."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as conn:
+        got = bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(LEADER_LOCK))).scalar())
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(LEADER_LOCK)))
+            conn.commit()
