@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 
 from api.caching import RenderCache
 from api.hub import ChangeHub
 from api.views import ResourceRenderer
 from collectors.runner import CollectorRunner, collectors_for
 from facility import changes
+from facility import metric_names as names
 from facility.config import FacilityConfig, load_facility
 from facility.errors import NotFoundError, StoreUnavailable
 from facility.metrics import StatusCollector
@@ -105,6 +106,7 @@ class Runtime:
             else None
         )
         subscriptions = SubscriptionDispatcher(SubscriptionStore(store.engine), clock, relay)
+        store.on_close.append(subscriptions.stop)
         rt = cls(
             settings,
             config,
@@ -123,6 +125,13 @@ class Runtime:
         rt.renderer = ResourceRenderer(config)
         rt.hub = ChangeHub(store.engine, service, ops, settings.change_poll_interval)
         rt.hub.on_changes.append(lambda _new: subscriptions.wake())  # written elsewhere too
+        hub = rt.hub
+        store.on_close.append(hub.stop)
+        Gauge(
+            names.STREAM_CLIENTS,
+            "SSE streams (/api/v1/stream) connected to this process.",
+            registry=registry,
+        ).set_function(lambda: hub.subscribers)
         if settings.demo:
             rt.plan_demo_maintenance()
         return rt
@@ -156,6 +165,7 @@ class Runtime:
         if self.hub is not None:
             self.hub.start()
         self.subscriptions.poll = SUBSCRIPTION_POLL_SECONDS
+        self.subscriptions.wake()  # what a previous process left undelivered
         self._spawn("engine-tick", self._tick_loop)
         self._spawn("incident-pager", self._page_loop)
         if self.settings.run_collectors:

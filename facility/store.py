@@ -93,6 +93,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # background work on this store, ended before its connections are closed
+        self.on_close: list[Callable[[], None]] = []
 
     @classmethod
     def from_url(cls, url: str, migrate: bool = True) -> Store:
@@ -104,6 +106,8 @@ class Store:
         return store
 
     def close(self) -> None:
+        while self.on_close:
+            self.on_close.pop()()
         self.engine.dispose()
 
     # -- writes -----------------------------------------------------------------

@@ -143,7 +143,6 @@ class SubscriptionDispatcher:
         self.poll: float | None = None
         self._thread = threading.Thread(target=self._run, name="subscriptions", daemon=True)
         self._thread.start()
-        self._wake.set()  # what a previous process left undelivered
 
     def wake(self) -> None:
         self._wake.set()
