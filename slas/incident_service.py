@@ -259,11 +259,10 @@ class IncidentService:
         for inc in self.store.open_incidents():
             maint = _under_maintenance(inc, statuses)
             for page in self.pager.due(inc, now, maint):
-                kind = page.kind
-                sent += len(self.pager.send(inc, page.key, kind, page.level, now))
-                if page.kind == "escalation":
+                if page.kind == "escalation":  # the decision, on the timeline before its pages
                     text = f"Escalated to level {page.level}: not acknowledged in time"
                     self.store.update(inc.id, {}, _ev(now, "escalation", SYSTEM, text))
+                sent += len(self.pager.send(inc, page.key, page.kind, page.level, now))
         recent = now - RESOLVED_NOTICE_WITHIN
         for inc in self.store.incidents(statuses=("resolved",), limit=50, resolved_since=recent):
             sent += len([p for p in self.pager.resolved(inc, now) if p.detail != "already sent"])
