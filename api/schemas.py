@@ -99,6 +99,9 @@ class IngestAccepted(BaseModel):
     accepted: int = Field(description="observations stored")
     transitions: int = Field(description="status changes they caused")
     version: int = Field(description="store version after the write")
+    duplicate: bool = Field(
+        False, description="its Idempotency-Key was accepted before: nothing stored again"
+    )
 
 
 class ReasonOut(BaseModel):

@@ -162,7 +162,8 @@ class PushSink:
             resp = self._client.post(
                 self.endpoint,
                 content=path.read_bytes(),
-                headers={"Content-Type": "application/json"},
+                # the spool file's name is the batch's id: a retry is not stored twice
+                headers={"Content-Type": "application/json", "Idempotency-Key": path.stem},
             )
         except httpx.HTTPError as exc:
             self.failed.inc()

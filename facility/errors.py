@@ -58,6 +58,14 @@ class StoreUnavailable(FacstatError):
         super().__init__(message)
 
 
+class DuplicateBatch(FacstatError):
+    """A batch with this idempotency key was stored already: acknowledge, store nothing."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"batch {key!r} was stored already")
+
+
 class VersionConflict(FacstatError):
     """Another process wrote the status store since this one read it: reload, recompute."""
 

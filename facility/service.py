@@ -22,7 +22,13 @@ from facility import engine
 from facility.config import FacilityConfig
 from facility.engine import MaintenanceOverlay, NoMaintenance, Policy, Track
 from facility.engine_metrics import EngineMetrics
-from facility.errors import Issue, ObservationRejected, StoreUnavailable, VersionConflict
+from facility.errors import (
+    DuplicateBatch,
+    Issue,
+    ObservationRejected,
+    StoreUnavailable,
+    VersionConflict,
+)
 from facility.model import EffectiveStatus, Observation, Transition
 from facility.store import Store
 from facility.topology import dependents
@@ -52,6 +58,7 @@ class IngestResult:
     accepted: int
     transitions: list[Transition] = field(default_factory=list)
     version: int = 0
+    duplicate: bool = False  # the batch's idempotency key was stored already
 
 
 class StatusService:
@@ -156,9 +163,14 @@ class StatusService:
     # -- writes -------------------------------------------------------------------
 
     def ingest(
-        self, observations: Sequence[Observation], now: datetime | None = None
+        self,
+        observations: Sequence[Observation],
+        now: datetime | None = None,
+        key: str | None = None,
     ) -> IngestResult:
-        """Validate a whole batch, then store it with the status changes it causes."""
+        """Validate a whole batch, then store it with the status changes it causes. With
+        `key` (the caller's idempotency key), a batch stored before is acknowledged as a
+        duplicate and nothing changes."""
         now = now or self.clock()
         self._validate(observations, now)
         if self.due(now):  # a window ended or data went stale since the last tick
@@ -177,10 +189,13 @@ class StatusService:
                     )
                 moved = {rid for rid in touched if self._moved(rid, tracks[rid])}
                 try:
-                    transitions = self._apply(tracks, moved, now, observations, touched - moved)
+                    seen = touched - moved
+                    transitions = self._apply(tracks, moved, now, observations, seen, key)
                     break
                 except VersionConflict:
                     self._after_conflict(attempt)
+                except DuplicateBatch:
+                    return IngestResult(0, [], self._snapshot.version, duplicate=True)
             self._deadline = self._earliest(tracks, touched, now)
         self.metrics.ingested.inc(len(observations))
         return IngestResult(len(observations), transitions, self._snapshot.version)
@@ -245,6 +260,7 @@ class StatusService:
         now: datetime,
         observations: Sequence[Observation],
         seen: AbstractSet[str] = frozenset(),
+        key: str | None = None,
     ) -> list[Transition]:
         """Evaluate `touched` and their dependents; refresh `seen` (nothing material
         changed); store it all in one transaction, then publish the new snapshot."""
@@ -264,6 +280,7 @@ class StatusService:
                 list(refreshed.values()),
                 transitions,
                 expected_version=self._snapshot.version,
+                key=key,
             )
             self._tracks = tracks
             self._snapshot = Snapshot(version, now, {**old, **new, **refreshed})

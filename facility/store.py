@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 import facility.tables  # noqa: F401  (registers the tables)
 from facility import changes, codec
 from facility.engine import Track
-from facility.errors import StoreUnavailable, VersionConflict
+from facility.errors import DuplicateBatch, StoreUnavailable, VersionConflict
 from facility.model import EffectiveStatus, Interval, Observation, Transition
 
 _TABLES = SQLModel.metadata.tables
@@ -31,6 +31,7 @@ _INT = _TABLES["status_interval"]
 _EVT = _TABLES["event"]
 _OBS = _TABLES["observation"]
 _META = _TABLES["store_meta"]
+_KEY = _TABLES["ingest_key"]
 _OPEN = (_INT.c.resource_id == sa.bindparam("rid"), _INT.c.end.is_(None))
 _DROP_EMPTY_OPEN = _INT.delete().where(*_OPEN, _INT.c.start >= sa.bindparam("at"))
 _CLOSE_OPEN = _INT.update().where(*_OPEN).values(end=sa.bindparam("at"))
@@ -120,6 +121,7 @@ class Store:
         seen: Sequence[EffectiveStatus],
         transitions: Sequence[Transition],
         expected_version: int | None = None,
+        key: str | None = None,
     ) -> int:
         """Store one ingest or evaluation step atomically; return the new version.
 
@@ -127,10 +129,14 @@ class Store:
         that changed nothing else, so only their `observed_at`/`source` are updated.
         With `expected_version`, the step was computed from the store at that version:
         if another process has written since, nothing is stored and `VersionConflict`
-        is raised (the version row is bumped first, which also serializes writers)."""
+        is raised (the version row is bumped first, which also serializes writers).
+        With `key` (a caller's idempotency key), a batch whose key is stored already is
+        not stored again: `DuplicateBatch`."""
         try:
             with self.engine.begin() as conn:
                 version = self._bump_version(conn, expected_version)
+                if key is not None:
+                    _claim_key(conn, key, received_at)
                 if observations:
                     _bulk(
                         conn,
@@ -216,7 +222,12 @@ class Store:
     def purge_observations(self, older_than: datetime) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(_OBS.delete().where(_OBS.c.received_at < older_than))
+            conn.execute(_KEY.delete().where(_KEY.c.at < older_than))
             return int(result.rowcount or 0)
+
+    def has_key(self, key: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(_KEY.c.key).where(_KEY.c.key == key)).first() is not None
 
     # -- reads ------------------------------------------------------------------
 
@@ -311,6 +322,14 @@ class Store:
         tab = {"observation": _OBS, "event": _EVT, "status_interval": _INT}[table]
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(tab)).scalar() or 0)
+
+
+def _claim_key(conn: Connection, key: str, at: datetime) -> None:
+    try:
+        with conn.begin_nested():
+            conn.execute(_KEY.insert(), [{"key": key, "at": at}])
+    except IntegrityError as exc:
+        raise DuplicateBatch(key) from exc
 
 
 def _version(conn: Connection) -> int:

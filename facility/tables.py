@@ -331,3 +331,14 @@ class ChangeRecord(SQLModel, table=True):
     ref: str = Field(max_length=128)  # the resource, incident or window it is about
     resources: list[str] = _json(nullable=False)
     payload: dict[str, Any] = _json(nullable=False)
+
+
+class IngestKey(SQLModel, table=True):
+    """`Idempotency-Key`s of accepted observation batches, per caller: a batch sent again
+    (a collector retrying after a lost answer) is acknowledged without being stored twice.
+    Kept as long as the observations."""
+
+    __tablename__ = "ingest_key"
+
+    key: str = Field(primary_key=True, max_length=200)
+    at: datetime = _ts(index=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 
 from api.auth import Principal
 from api.deps import CollectorAuth, RuntimeDep, forbid_outside_binding
@@ -27,16 +27,30 @@ router = APIRouter(prefix="/api/v1", tags=["observations"])
     },
 )
 def post_observations(
-    batch: ObservationBatch, rt: RuntimeDep, principal: Principal = CollectorAuth
+    batch: ObservationBatch,
+    rt: RuntimeDep,
+    principal: Principal = CollectorAuth,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$",
+            description="the batch's own id: sent again (a retry after a lost answer), it "
+            "is acknowledged with `duplicate: true` and not stored twice",
+        ),
+    ] = None,
 ) -> IngestAccepted:
     """The whole batch is validated first; if any observation is invalid, nothing is stored
     and the 422 problem body names every bad field (`observations[3].resource_id`). A token
     bound to some resources gets 403 for a batch naming any other (nothing is stored)."""
     ids = [o.resource_id for o in batch.observations]
     forbid_outside_binding(principal, ids, "observations", "resource_id")
-    result = rt.service.ingest([_domain(o) for o in batch.observations], rt.clock())
+    key = f"{principal.id}:{idempotency_key}"[:200] if idempotency_key else None
+    result = rt.service.ingest([_domain(o) for o in batch.observations], rt.clock(), key)
     return IngestAccepted(
-        accepted=result.accepted, transitions=len(result.transitions), version=result.version
+        accepted=result.accepted,
+        transitions=len(result.transitions),
+        version=result.version,
+        duplicate=result.duplicate,
     )
 
 

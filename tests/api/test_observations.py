@@ -49,7 +49,7 @@ def test_a_post_with_the_collector_token_stores_the_batch_and_reports_its_effect
 ) -> None:
     before = client.get("/api/v1/status").json()["version"]
     outcome = all_up(client, clock)
-    assert outcome == {"accepted": 5, "transitions": 5, "version": before + 1}
+    assert outcome == {"accepted": 5, "transitions": 5, "version": before + 1, "duplicate": False}
     assert runtime.store.count("observation") == 5
 
 
@@ -280,3 +280,26 @@ def test_a_token_without_the_observations_scope_is_forbidden_and_nothing_is_stor
     assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
     assert "observations:write" in r.json()["detail"]
     assert client.get("/api/v1/resources/home").json()["observed_at"] is None
+
+
+def test_a_batch_sent_again_with_its_idempotency_key_is_acknowledged_but_not_stored_twice(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    body = {"observations": [observation("home", clock.now, "up")]}
+    headers = {**AUTH, "Idempotency-Key": "0001763-4242-000001"}
+    first = client.post("/api/v1/observations", json=body, headers=headers)
+    assert first.status_code == 200 and first.json()["duplicate"] is False
+    again = client.post("/api/v1/observations", json=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json() == {**first.json(), "accepted": 0, "transitions": 0, "duplicate": True}
+    assert runtime.store.count("observation") == 1
+    other = client.post(
+        "/api/v1/observations", json=body, headers={**AUTH, "Idempotency-Key": "b2"}
+    )
+    assert other.status_code == 200 and other.json()["duplicate"] is False
+    assert runtime.store.count("observation") == 2
+    bad = client.post(
+        "/api/v1/observations", json=body, headers={**AUTH, "Idempotency-Key": "no spaces"}
+    )
+    assert bad.status_code == 400 and "idempotency-key" in bad.text.lower()
+    assert runtime.store.count("observation") == 2

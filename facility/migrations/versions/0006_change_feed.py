@@ -1,4 +1,4 @@
-"""change feed (SSE, cross-process notifications); one open incident per key; current_status.version
+"""change feed (SSE, cross-process notifications); one open incident per key; current_status.version; ingest keys
 
 Revision ID: 0006
 Revises: 0005
@@ -36,6 +36,14 @@ def upgrade() -> None:
             sa.Column("version", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.create_index(batch_op.f("ix_current_status_version"), ["version"], unique=False)
+    op.create_table(
+        "ingest_key",
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("at", facility.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    with op.batch_alter_table("ingest_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ingest_key_at"), ["at"], unique=False)
     open_ = sa.text(facility.tables.OPEN_INCIDENT)
     op.create_index(
         "ux_incident_open_key",
@@ -48,6 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("ingest_key")
     with op.batch_alter_table("current_status", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_current_status_version"))
         batch_op.drop_column("version")
