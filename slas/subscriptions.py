@@ -189,6 +189,8 @@ class SubscriptionDispatcher:
     def deliver_pending(self) -> int:
         """One pass: every change after the cursor, if this process holds the lock."""
         sent = 0
+        if changes.last_id(self.engine) <= self.cursor:  # the common case: nothing new
+            return 0
         with _leader(self.engine) as leading:
             if not leading:  # another process delivers; it looks again when it is done
                 return 0
@@ -201,14 +203,14 @@ class SubscriptionDispatcher:
                 for c in batch:
                     if self._stop.is_set():
                         break
-                    if c.kind == "status":
-                        body = change_body(c)
-                        for s in subs:
-                            if s.wants(c.ref) and c.at >= s.created_at:
-                                self._deliver(s, body)
-                                sent += 1
+                    wanted = [s for s in subs if _wants(s, c)]
+                    for s in wanted:
+                        self._deliver(s, change_body(c))
+                        sent += 1
                     cursor = c.id
-                    _write_cursor(self.engine, cursor)
+                    if wanted:  # answered: never again, even if this process dies now
+                        _write_cursor(self.engine, cursor)
+                _write_cursor(self.engine, cursor)
             self.cursor = cursor
         # a change committed while the lock was about to be released found it taken in
         # its own process: look once more now that it is free
@@ -272,6 +274,10 @@ def change_body(c: Change) -> dict[str, Any]:
         "root_cause": details.get("root_cause"),
         "description": f"{p['resource_id']} is {p['to_state']}" + (f": {why}" if why else ""),
     }
+
+
+def _wants(s: Subscription, c: Change) -> bool:
+    return c.kind == "status" and s.wants(c.ref) and c.at >= s.created_at
 
 
 def _after(d: SubscriptionDispatcher, passes: int) -> bool:
