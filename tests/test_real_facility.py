@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.collectors.slurm.conftest import SLURM_CONF, cluster_script, slurm
 from tests.conftest import OPERATOR, OPERATOR_TOKEN, assert_promtool_accepts, free_port
+from tests.procs import end
 
 T = TypeVar("T")
 BIN = Path(sys.executable).parent / "facstat"
@@ -189,12 +190,7 @@ def served(
                  lambda: _log(proc, log))  # fmt: skip
         yield Served(url, proc, scratch)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        end(proc)
         assert "Traceback" not in log.read_text(errors="replace"), _log(proc, log)
 
 

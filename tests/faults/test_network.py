@@ -35,7 +35,7 @@ import pytest
 import yaml
 
 from tests.conftest import DATA, OPERATOR, TOKEN
-from tests.procs import ROOT, ApiProcess, api_env, wait_ready
+from tests.procs import ROOT, ApiProcess, api_env, end, wait_ready
 
 T = TypeVar("T")
 STALE_AFTER = 5  # seconds without an observation before a resource is `unknown`
@@ -191,12 +191,7 @@ def collector(
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        end(proc)
 
 
 @pytest.fixture(params=[1, 2], ids=["one-mount", "two-mounts"])
