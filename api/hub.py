@@ -39,6 +39,7 @@ from slas.operations import Operations
 log = logging.getLogger("facstat.hub")
 Deliver = Callable[[Sequence[Change]], None]
 RELOADS_OPERATIONS = ("maintenance", "beamtime")
+SAFETY_POLL = 5.0  # PostgreSQL: seconds between looks when no NOTIFY came (a lost one)
 
 
 @dataclass(eq=False)
@@ -125,7 +126,7 @@ class ChangeHub:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.poll_interval if not self.shared else 5.0)
+            self._wake.wait(SAFETY_POLL if self.shared else self.poll_interval)
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -140,18 +141,19 @@ class ChangeHub:
         must not see the past). `StoreUnavailable` if the store cannot be read."""
         version, newest = changes.heads(self.engine)
         if newest > self.last_id:
-            self.process(strict=True)
+            self.process(strict=True, version=version)
         elif version != self.service.current().version:
             self.service.sync(version)
 
-    def process(self, strict: bool = False) -> list[Change]:
-        """One catch-up: the snapshot, the feed, operations, the streams."""
+    def process(self, strict: bool = False, version: int | None = None) -> list[Change]:
+        """One catch-up: the snapshot (to `version` if just read), the feed, operations,
+        the streams."""
         with self._processing:
-            return self._process(strict)
+            return self._process(strict, version)
 
-    def _process(self, strict: bool) -> list[Change]:
+    def _process(self, strict: bool, version: int | None) -> list[Change]:
         try:
-            self.service.sync()
+            self.service.sync(version)
             new: list[Change] = []
             while True:
                 batch = changes.after(self.engine, self.last_id)

@@ -16,7 +16,7 @@ HEADERS = [(b"x-facstat-stale", b"store-unavailable"), (b"warning", b'110 - "Res
 
 
 def mark(request: Request) -> None:
-    request.state.facstat_stale = True
+    setattr(request.state, FLAG, True)
 
 
 class StaleMark:

@@ -16,15 +16,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
-from facility.errors import StoreUnavailable
-from facility.tables import ChangeRecord
+from facility.db import connected
+from facility.tables import ChangeRecord, StoreMeta
 
 CHANNEL = "facstat"
 ORIGIN = uuid.uuid4().hex  # this process: the hub skips reloads for its own changes
 KINDS = ("status", "incident", "maintenance")
 _C = ChangeRecord.__table__  # type: ignore[attr-defined]
+_M = StoreMeta.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,40 +70,28 @@ def notify(conn: Connection) -> None:
 def after(engine: Engine, change_id: int, limit: int = 1000) -> list[Change]:
     """Changes with an id above `change_id`, oldest first."""
     q = sa.select(_C).where(_C.c.id > change_id).order_by(_C.c.id).limit(limit)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(q).mappings().all()
-    except OperationalError as exc:
-        raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+    with connected(engine) as conn:
+        rows = conn.execute(q).mappings().all()
     return [_change(r) for r in rows]
 
 
 def heads(engine: Engine) -> tuple[int, int]:
     """The store's status version and the feed's last id, in one round trip."""
-    from facility.tables import StoreMeta
-
-    meta = StoreMeta.__table__  # type: ignore[attr-defined]
-    version = sa.select(meta.c.value).where(meta.c.key == "version").scalar_subquery()
+    version = sa.select(_M.c.value).where(_M.c.key == "version").scalar_subquery()
     newest = sa.select(sa.func.max(_C.c.id)).scalar_subquery()
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(sa.select(version, newest)).one()
-    except OperationalError as exc:
-        raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+    with connected(engine) as conn:
+        row = conn.execute(sa.select(version, newest)).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 
 def last_id(engine: Engine) -> int:
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.max(_C.c.id))).scalar() or 0)
-    except OperationalError as exc:
-        raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+    with connected(engine) as conn:
+        return int(conn.execute(sa.select(sa.func.max(_C.c.id))).scalar() or 0)
 
 
 def first_id(engine: Engine) -> int | None:
     """The oldest change still kept (older ones are purged with the observations)."""
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         value = conn.execute(sa.select(sa.func.min(_C.c.id))).scalar()
     return int(value) if value is not None else None
 

@@ -118,10 +118,13 @@ class StatusService:
         store's version (read now, or the one given) differs from this process's.
         Whether it reloaded; `StoreUnavailable` when the store cannot be read."""
         with self._lock:
-            current = self.store.version() if version is None else version
-            if current == self._snapshot.version:
+            mine = self._snapshot.version
+            if version is not None and version <= mine:  # read before this process wrote
                 return False
-            self._reload(full=current < self._snapshot.version)  # older: the store was reset
+            current = self.store.version() if version is None else version
+            if current == mine:
+                return False
+            self._reload(full=current < mine)  # the store went back: it was reset
             return True
 
     # -- reads --------------------------------------------------------------------

@@ -16,13 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 import facility.tables  # noqa: F401  (registers the tables)
 from facility import changes, codec
+from facility.db import connected
 from facility.engine import Track
-from facility.errors import DuplicateBatch, StoreUnavailable, VersionConflict
+from facility.errors import DuplicateBatch, VersionConflict
 from facility.model import EffectiveStatus, Interval, Observation, Transition
 
 _TABLES = SQLModel.metadata.tables
@@ -132,29 +133,26 @@ class Store:
         is raised (the version row is bumped first, which also serializes writers).
         With `key` (a caller's idempotency key), a batch whose key is stored already is
         not stored again: `DuplicateBatch`."""
-        try:
-            with self.engine.begin() as conn:
-                version = self._bump_version(conn, expected_version)
-                if key is not None:
-                    _claim_key(conn, key, received_at)
-                if observations:
-                    _bulk(
-                        conn,
-                        _OBS_INSERT,
-                        codec.observation_rows(observations, received_at, _ts(conn)),
-                    )
-                if transitions:
-                    self._record_transitions(conn, transitions)
-                rows = [{**codec.current_row(s, tr), "version": version} for s, tr in current]
-                if rows:
-                    _upsert(conn, _CUR, rows, "resource_id")
-                if seen:
-                    params = [codec.seen_params(s, _ts(conn), version) for s in seen]
-                    _bulk(conn, _SEEN, params)
-                changes.notify(conn)
-                return version
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        with connected(self.engine, write=True) as conn:
+            version = self._bump_version(conn, expected_version)
+            if key is not None:
+                _claim_key(conn, key, received_at)
+            if observations:
+                _bulk(
+                    conn,
+                    _OBS_INSERT,
+                    codec.observation_rows(observations, received_at, _ts(conn)),
+                )
+            if transitions:
+                self._record_transitions(conn, transitions)
+            rows = [{**codec.current_row(s, tr), "version": version} for s, tr in current]
+            if rows:
+                _upsert(conn, _CUR, rows, "resource_id")
+            if seen:
+                params = [codec.seen_params(s, _ts(conn), version) for s in seen]
+                _bulk(conn, _SEEN, params)
+            changes.notify(conn)
+            return version
 
     def _record_transitions(self, conn: Connection, transitions: Sequence[Transition]) -> None:
         """Close each resource's open interval, open the new one, log state changes.
@@ -232,11 +230,8 @@ class Store:
     # -- reads ------------------------------------------------------------------
 
     def version(self) -> int:
-        try:
-            with self.engine.connect() as conn:
-                return _version(conn)
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        with connected(self.engine) as conn:
+            return _version(conn)
 
     def load_current(self) -> dict[str, tuple[EffectiveStatus, Track]]:
         return self.load_state()[1]
@@ -250,12 +245,9 @@ class Store:
         q = sa.select(_CUR)
         if since is not None:
             q = q.where(_CUR.c.version > since)
-        try:
-            with self.engine.connect() as conn:
-                version = _version(conn)
-                rows = conn.execute(q).mappings().all()
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+        with connected(self.engine) as conn:
+            version = _version(conn)
+            rows = conn.execute(q).mappings().all()
         return version, {r["resource_id"]: codec.current_from_row(r) for r in rows}
 
     def history(self, resource_id: str, start: datetime, end: datetime) -> list[Interval]:

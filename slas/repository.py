@@ -115,7 +115,7 @@ def _replace_windows(conn: Connection, source: str, windows: Sequence[Maintenanc
     (an import or a reservation sync repeats mostly the same windows)."""
     before = {w.id: w for w in map(window_of, _rows(conn, _W, source))}
     _replace(conn, _W, source, [row_of(w) for w in windows])
-    after = {w.id: w for w in map(window_of, _rows(conn, _W, source))}
+    after = {w.id: w for w in windows}
     changed = [w for wid, w in after.items() if _shape(before.get(wid)) != _shape(w)]
     _window_changes(conn, changed, "saved")
     _window_changes(conn, [w for wid, w in before.items() if wid not in after], "removed")

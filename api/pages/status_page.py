@@ -18,6 +18,7 @@ a `status:read-internal` bearer token the internal one.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -173,43 +174,46 @@ def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -
     return response
 
 
+PARTS: dict[str, Callable[[Runtime, datetime, Audience], Any]] = {
+    "board": board,
+    "incidents": incidents,
+    "maintenance": maintenance,
+    "uptime": uptime,
+}
+# /fragments/<name>: one part of the page, as htmx refreshes it
+FRAGMENTS = {
+    "status": ("board", "_status_board.html"),
+    "incidents": ("incidents", "_status_incidents.html"),
+    "maintenance": ("maintenance", "_status_maintenance.html"),
+    "uptime": ("uptime", "_status_uptime.html"),
+}
+
+
 @router.get("/", response_class=HTMLResponse)
 def status_page(
     request: Request, rt: RuntimeDep, view: AudienceDep, refresh: str | None = None
 ) -> HTMLResponse:
-    parts = {"board": board, "incidents": incidents, "maintenance": maintenance, "uptime": uptime}
-    return _page(request, "status.html", _context(rt, request, refresh, view, **parts))
+    return _page(request, "status.html", _context(rt, request, refresh, view, **PARTS))
 
 
-@router.get("/fragments/status", response_class=HTMLResponse)
-def status_fragment(
-    request: Request, rt: RuntimeDep, view: AudienceDep, refresh: str | None = None
-) -> HTMLResponse:
-    return _page(request, "_status_board.html", _context(rt, request, refresh, view, board=board))
+def _fragment(part: str, template: str) -> Callable[..., HTMLResponse]:
+    def fragment(
+        request: Request, rt: RuntimeDep, view: AudienceDep, refresh: str | None = None
+    ) -> HTMLResponse:
+        ctx = _context(rt, request, refresh, view, **{part: PARTS[part]})
+        return _page(request, template, ctx)
+
+    return fragment
 
 
-@router.get("/fragments/incidents", response_class=HTMLResponse)
-def incidents_fragment(
-    request: Request, rt: RuntimeDep, view: AudienceDep, refresh: str | None = None
-) -> HTMLResponse:
-    ctx = _context(rt, request, refresh, view, incidents=incidents)
-    return _page(request, "_status_incidents.html", ctx)
-
-
-@router.get("/fragments/maintenance", response_class=HTMLResponse)
-def maintenance_fragment(
-    request: Request, rt: RuntimeDep, view: AudienceDep, refresh: str | None = None
-) -> HTMLResponse:
-    ctx = _context(rt, request, refresh, view, maintenance=maintenance)
-    return _page(request, "_status_maintenance.html", ctx)
-
-
-@router.get("/fragments/uptime", response_class=HTMLResponse)
-def uptime_fragment(
-    request: Request, rt: RuntimeDep, view: AudienceDep, refresh: str | None = None
-) -> HTMLResponse:
-    ctx = _context(rt, request, refresh, view, uptime=uptime)
-    return _page(request, "_status_uptime.html", ctx)
+for _name, (_part, _template) in FRAGMENTS.items():
+    router.add_api_route(
+        f"/fragments/{_name}",
+        _fragment(_part, _template),
+        methods=["GET"],
+        response_class=HTMLResponse,
+        name=f"{_name}_fragment",
+    )
 
 
 @router.get("/day/{resource_id}/{day}", response_class=HTMLResponse)

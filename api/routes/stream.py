@@ -175,7 +175,7 @@ def _data(c: Change, view: Audience) -> dict[str, Any]:
 def _resources(rt: Runtime, given: list[str] | None) -> frozenset[str] | None:
     if not given:
         return None
-    ids = frozenset(r.strip() for item in given for r in item.split(",") if r.strip())
+    ids = _split(given)
     known = rt.config.resources_by_id()
     for rid in sorted(ids):
         if rid not in known:
@@ -186,12 +186,17 @@ def _resources(rt: Runtime, given: list[str] | None) -> frozenset[str] | None:
 def _types(given: list[str] | None) -> frozenset[str]:
     if not given:
         return DEFAULT_TYPES
-    kinds = frozenset(t.strip() for item in given for t in item.split(",") if t.strip())
+    kinds = _split(given)
     bad = sorted(kinds - set(TYPES))
     if bad or not kinds:
         message = f"unknown type {bad[0]!r}; one of {', '.join(TYPES)}" if bad else "empty"
         raise ProblemException(400, message, [{"field": "query.types", "message": message}])
     return kinds
+
+
+def _split(given: list[str]) -> frozenset[str]:
+    """`?x=a,b&x=c`: repeated and comma-separated values alike."""
+    return frozenset(v.strip() for item in given for v in item.split(",") if v.strip())
 
 
 def _start(header: str | None, after: int | None) -> int | None:
